@@ -1,0 +1,52 @@
+using System.Diagnostics.Metrics;
+using Shortener.Api.Redirects;
+
+namespace Shortener.Api;
+
+/// <summary>Business metrics of the API (meter "Shortener.Api"), exported with the built-in ones on /metrics.</summary>
+public sealed class ApiMetrics
+{
+    public const string MeterName = "Shortener.Api";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _linksCreated;
+    private readonly Counter<long> _redirects;
+    private readonly Counter<long> _clicksEnqueued;
+    private readonly Counter<long> _clicksDropped;
+    private readonly Counter<long> _clicksPublished;
+    private readonly Counter<long> _redisFailures;
+
+    public ApiMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _linksCreated = _meter.CreateCounter<long>("shortener.links.created", "{link}", "Links created");
+        _redirects = _meter.CreateCounter<long>("shortener.redirects", "{redirect}", "Redirect lookups by result and the cache tier that answered");
+        _clicksEnqueued = _meter.CreateCounter<long>("shortener.clicks.enqueued", "{click}", "Click events accepted into the in-memory buffer");
+        _clicksDropped = _meter.CreateCounter<long>("shortener.clicks.dropped", "{click}", "Click events dropped because the buffer was full");
+        _clicksPublished = _meter.CreateCounter<long>("shortener.clicks.published", "{click}", "Click events written to the Redis stream");
+        _redisFailures = _meter.CreateCounter<long>("shortener.redis.failures", "{failure}", "Redis operations that failed and were degraded around");
+    }
+
+    public void LinkCreated() => _linksCreated.Add(1);
+
+    public void Redirect(RedirectOutcome outcome, CacheTier tier) =>
+        _redirects.Add(1, new("result", outcome switch
+        {
+            RedirectOutcome.Redirected => "redirected",
+            RedirectOutcome.Gone => "gone",
+            _ => "unknown",
+        }), new("tier", tier switch
+        {
+            CacheTier.Memory => "memory",
+            CacheTier.Redis => "redis",
+            _ => "database",
+        }));
+
+    public void ClickEnqueued() => _clicksEnqueued.Add(1);
+    public void ClickDropped() => _clicksDropped.Add(1);
+    public void ClicksPublished(int count) => _clicksPublished.Add(count);
+    public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void ObserveClickBuffer(Func<int> depth) =>
+        _meter.CreateObservableGauge("shortener.clicks.buffered", depth, "{click}", "Click events waiting in memory to be written to the stream");
+}

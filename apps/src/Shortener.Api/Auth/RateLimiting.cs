@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace Shortener.Api.Auth;
+
+/// <summary>The built-in rate limiter: per API key for management, per client IP for anonymous callers and redirects.</summary>
+public static class RateLimiting
+{
+    public const string ManagementPolicy = "management";
+    public const string RedirectPolicy = "redirect";
+
+    public static IServiceCollection AddApiRateLimiting(this IServiceCollection services)
+    {
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = WriteRejectionAsync;
+
+            limiter.AddPolicy<string>(ManagementPolicy, context =>
+            {
+                var limits = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
+                if (limits.ManagementPerMinute == 0) return RateLimitPartition.GetNoLimiter("off");
+                // Authenticated callers get the limit per key; unauthenticated ones (about to get a 401) share one per IP.
+                var partition = context.User.ApiKeyId() is { } keyId ? $"key:{keyId}" : $"ip:{context.ClientAddress()}";
+                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = limits.ManagementPerMinute,
+                    TokensPerPeriod = Math.Max(1, limits.ManagementPerMinute / 60),
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+
+            limiter.AddPolicy<System.Net.IPAddress>(RedirectPolicy, context =>
+            {
+                var limits = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
+                if (limits.RedirectsPerSecond == 0) return RateLimitPartition.GetNoLimiter(System.Net.IPAddress.None);
+                return RateLimitPartition.GetTokenBucketLimiter(context.ClientAddress(), _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = limits.RedirectsPerSecond * 2,
+                    TokensPerPeriod = limits.RedirectsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+        });
+        return services;
+    }
+
+    private static async ValueTask WriteRejectionAsync(OnRejectedContext context, CancellationToken ct)
+    {
+        var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
+        var http = context.HttpContext;
+        http.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Detail = $"Rate limit exceeded; retry after {retryAfter} seconds.",
+            },
+        });
+    }
+}

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Shortener.ServiceDefaults;
+
+public static class DataSources
+{
+    public const string PostgresConnectionName = "postgres";
+    public const string RedisConnectionName = "redis";
+
+    /// <summary>One pooled NpgsqlDataSource per process, named so pool metrics carry "shortener" instead of the connection string.</summary>
+    public static IHostApplicationBuilder AddPostgres(this IHostApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(PostgresConnectionName)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{PostgresConnectionName} is not set.");
+        builder.Services.AddSingleton(_ =>
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "shortener" };
+            return dataSource.Build();
+        });
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [HealthTags.Ready]);
+        return builder;
+    }
+
+    /// <summary>
+    /// StackExchange.Redis with fail-fast behaviour: when Redis is down commands fail at once instead of
+    /// queueing, so the redirect path can fall back to PostgreSQL without waiting.
+    /// </summary>
+    public static IHostApplicationBuilder AddRedis(this IHostApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(RedisConnectionName)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{RedisConnectionName} is not set.");
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        if (!connectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase)) options.ConnectTimeout = 2000;
+        if (!connectionString.Contains("syncTimeout", StringComparison.OrdinalIgnoreCase)) options.SyncTimeout = 1000;
+        if (!connectionString.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase)) options.AsyncTimeout = 1000;
+        options.ClientName ??= builder.Environment.ApplicationName;
+
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthTags.Ready]);
+        return builder;
+    }
+}
+
+public static class HealthTags
+{
+    /// <summary>Checks that decide whether this instance should receive traffic (/readyz).</summary>
+    public const string Ready = "ready";
+}
+
+internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            command.CommandTimeout = 2;
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"SELECT 1 in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms");
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy($"PostgreSQL unreachable: {ex.GetType().Name}");
+        }
+    }
+}
+
+internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync();
+            return HealthCheckResult.Healthy($"PING in {latency.TotalMilliseconds:F1} ms");
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy($"Redis unreachable: {ex.GetType().Name}");
+        }
+    }
+}

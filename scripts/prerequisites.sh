@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Checks what `make run` / `make test` need, and installs what is missing when it can
+# (root on Debian/Ubuntu); otherwise prints the exact command to run.
+# Usage: scripts/prerequisites.sh [run|test]
+set -euo pipefail
+purpose=${1:-run}
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+ls -d /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+have redis-server || missing+=(redis-server)
+have redis-cli || missing+=(redis-tools)
+have setpriv || missing+=(util-linux)
+have curl || missing+=(curl)
+
+if ! have dotnet; then
+  echo "The .NET 10 SDK is required: https://learn.microsoft.com/dotnet/core/install/linux" >&2
+  exit 1
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+command="apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" = 0 ] && have apt-get; then
+  echo "Installing for '$purpose': ${missing[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $command >/dev/null
+  # Debian starts nothing by itself here, but on a normal host the packaged services would run: we use our own.
+  exit 0
+fi
+
+echo "Missing packages for '$purpose': ${missing[*]}" >&2
+echo "Install them with:  sudo $command" >&2
+exit 1
