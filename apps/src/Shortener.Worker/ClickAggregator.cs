@@ -89,7 +89,7 @@ public sealed partial class ClickAggregator(
     }
 
     /// <summary>Counts the valid entries in one transaction, then acknowledges them; malformed entries stay pending.</summary>
-    internal async Task ProcessAsync(StreamEntry[] entries, CancellationToken stoppingToken)
+    public async Task ProcessAsync(StreamEntry[] entries, CancellationToken stoppingToken)
     {
         var started = Stopwatch.GetTimestamp();
         var clicks = new Dictionary<Guid, ClickEvent>(entries.Length);

@@ -14,5 +14,3 @@ app.MapDefaultEndpoints();
 app.MapGet("/lag", (StreamLagMonitor lag, CancellationToken ct) => lag.ReadAsync(ct));
 
 app.Run();
-
-public partial class Program;

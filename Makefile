@@ -1,0 +1,40 @@
+# Task runner. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+SOLUTION := apps/Shortener.slnx
+APPHOST  := apps/src/Shortener.AppHost
+GIT_SHA  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: prerequisites
+prerequisites: ## Install (as root on Debian/Ubuntu) or name what run/test need
+	@scripts/prerequisites.sh
+
+.PHONY: build
+build: ## Build the solution
+	dotnet build $(SOLUTION) -p:GIT_SHA=$(GIT_SHA)
+
+.PHONY: run
+run: prerequisites ## Run PostgreSQL, Redis, migrator, API and worker locally (Ctrl-C stops everything)
+	@scripts/run-local.sh
+
+.PHONY: test
+test: ## Build and run every test against real PostgreSQL and Redis processes
+	@scripts/prerequisites.sh test
+	@scripts/test.sh
+
+.PHONY: clean
+clean: ## Remove build output
+	dotnet clean $(SOLUTION) >/dev/null
+	find apps -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
+
+.PHONY: clean-data
+clean-data: ## Delete the local PostgreSQL/Redis data of `make run` (.data/)
+	rm -rf .data

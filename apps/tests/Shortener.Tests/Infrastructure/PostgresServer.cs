@@ -1,0 +1,143 @@
+extern alias migrations;
+using System.Diagnostics;
+using Npgsql;
+using migrations::Shortener.Migrations;
+
+namespace Shortener.Tests.Infrastructure;
+
+/// <summary>
+/// A real, throwaway PostgreSQL server (initdb into a temp dir, free port, fsync off). Each test class
+/// gets its own database, copied from a template that the real migrator migrated once.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private const string TemplateDatabase = "shortener_template";
+    private static readonly SemaphoreSlim s_createLock = new(1, 1);
+    private readonly string _binDir;
+    private Process? _process;
+
+    private PostgresServer(string binDir, string dataDir, int port)
+    {
+        _binDir = binDir;
+        DataDir = dataDir;
+        Port = port;
+    }
+
+    public string DataDir { get; }
+    public int Port { get; }
+    public bool IsRunning => _process is { HasExited: false };
+
+    public string ConnectionString(string database) =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=3;Command Timeout=10";
+
+    public static async Task<PostgresServer> StartAsync()
+    {
+        var binDir = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "postgres"))).Order().LastOrDefault()
+            : null;
+        if (binDir is null)
+        {
+            throw new InvalidOperationException(
+                "PostgreSQL is not installed. Install it with: sudo apt-get install -y postgresql (make test does this when run as root).");
+        }
+
+        var root = Path.Combine(Path.GetTempPath(), "shortener-tests");
+        Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_111_111 | UnixFileMode.StickyBit);
+        var dataDir = Path.Combine(root, $"pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..30]);
+        Directory.CreateDirectory(dataDir);
+        if (LocalProcess.IsRoot) await LocalProcess.RunAsync("chown", "postgres:postgres", dataDir);
+
+        var server = new PostgresServer(binDir, dataDir, LocalProcess.FreePort());
+        await server.RunAsOwnerAsync("initdb", "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync");
+        await server.StartProcessAsync();
+        await server.MigrateTemplateAsync();
+        return server;
+    }
+
+    /// <summary>A fresh, migrated database of its own for one test class.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var name = $"{prefix.ToLowerInvariant()}_{Guid.NewGuid():N}"[..40];
+        await s_createLock.WaitAsync();
+        try
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\" TEMPLATE {TemplateDatabase}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            s_createLock.Release();
+        }
+        return ConnectionString(name);
+    }
+
+    /// <summary>Fast shutdown (SIGINT), as an outage.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null) return;
+        LocalProcess.Signal(_process, LocalProcess.SigInt);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        _process.Dispose();
+        _process = null;
+    }
+
+    public async Task StartProcessAsync()
+    {
+        var arguments = new List<string>
+        {
+            "-D", DataDir, "-c", "listen_addresses=127.0.0.1", "-c", $"port={Port}", "-c", $"unix_socket_directories={DataDir}",
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
+        };
+        _process = LocalProcess.IsRoot
+            ? LocalProcess.Start("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", Path.Combine(_binDir, "postgres"), .. arguments])
+            : LocalProcess.Start(Path.Combine(_binDir, "postgres"), arguments);
+        await LocalProcess.WaitUntilAsync(async () =>
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"postgres exited with {_process.ExitCode}");
+            await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false;Timeout=1");
+            await connection.OpenAsync();
+            return true;
+        }, TimeSpan.FromSeconds(30), "PostgreSQL to accept connections");
+    }
+
+    private async Task MigrateTemplateAsync()
+    {
+        await using (var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {TemplateDatabase}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        await using var dataSource = NpgsqlDataSource.Create(ConnectionString(TemplateDatabase) + ";Pooling=false");
+        var migrator = new Migrator(dataSource, Microsoft.Extensions.Options.Options.Create(new MigrationOptions()),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Migrator>.Instance);
+        await migrator.ApplyAsync(CancellationToken.None);
+    }
+
+    private Task RunAsOwnerAsync(string tool, params string[] arguments) => LocalProcess.IsRoot
+        ? LocalProcess.RunAsync("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", Path.Combine(_binDir, tool), .. arguments])
+        : LocalProcess.RunAsync(Path.Combine(_binDir, tool), arguments);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        catch (TimeoutException)
+        {
+            if (_process is not null) LocalProcess.Signal(_process, LocalProcess.SigKill);
+        }
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: it lives under the temp dir.
+        }
+    }
+}
