@@ -29,7 +29,8 @@ public static class Extensions
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        var buildInfo = BuildInfo.FromAssembly(Assembly.GetEntryAssembly() ?? typeof(Extensions).Assembly);
+        // The application's assembly, not the entry assembly (which is the test host under WebApplicationFactory).
+        var buildInfo = BuildInfo.FromAssembly(Assembly.Load(new AssemblyName(builder.Environment.ApplicationName)));
         builder.Services.AddSingleton(buildInfo);
 
         builder.Logging.ClearProviders();

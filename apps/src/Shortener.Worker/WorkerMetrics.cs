@@ -22,7 +22,8 @@ public sealed class WorkerMetrics
         _deadLettered = meter.CreateCounter<long>("shortener.clicks.dead_lettered", "{entry}", "Malformed stream entries moved to the dead-letter stream");
         _reclaimed = meter.CreateCounter<long>("shortener.clicks.reclaimed", "{entry}", "Entries reclaimed from consumers that stopped acknowledging");
         _failures = meter.CreateCounter<long>("shortener.worker.failures", "{failure}", "Failed calls to a dependency, retried");
-        _batchDuration = meter.CreateHistogram<double>("shortener.worker.batch.duration", "s", "Time to count and acknowledge one batch");
+        _batchDuration = meter.CreateHistogram<double>("shortener.worker.batch.duration", "s", "Time to count and acknowledge one batch",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
         meter.CreateObservableGauge("shortener.clickstream.pending", () => Read(lag).Pending, "{entry}", "Entries delivered to a consumer and not yet acknowledged");
         meter.CreateObservableGauge("shortener.clickstream.undelivered", () => Read(lag).Undelivered, "{entry}", "Entries not yet delivered to any consumer");
