@@ -12,6 +12,17 @@ have redis-server || missing+=(redis-server)
 have redis-cli || missing+=(redis-tools)
 have setpriv || missing+=(util-linux)
 have curl || missing+=(curl)
+if [ "$purpose" = test ]; then
+  # Offline checks of the observability and deployment configs.
+  have promtool || missing+=(prometheus)
+  have amtool || missing+=(prometheus-alertmanager)
+  have yamllint || missing+=(yamllint)
+  have shellcheck || missing+=(shellcheck)
+  if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] || ! have npm; then
+    echo "Node.js 20 or later with npm is required for the deployment checks: https://nodejs.org/en/download" >&2
+    exit 1
+  fi
+fi
 
 if ! have dotnet; then
   echo "The .NET 10 SDK is required: https://learn.microsoft.com/dotnet/core/install/linux" >&2

@@ -1,28 +1,56 @@
 #!/usr/bin/env bash
-# Builds and runs all tests, then prints one summary line ("N passed, N failed").
-set -euo pipefail
+# `make test`: every suite, then one summary line ("N passed, N failed").
+#   1. the .NET tests (xunit) against real PostgreSQL and Redis processes;
+#   2. the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
+#   3. the compose/Traefik/telemetry configs (schema lint and policy tests).
+# Extra arguments go to `dotnet test` (e.g. --filter Name~Redirect).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
-dotnet build apps/Shortener.slnx -p:GIT_SHA="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
-status=0
-dotnet test apps/Shortener.slnx --no-build --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" "$@" || status=$?
+passed=0; failed=0; skipped=0; broken=()
 
-passed=0; failed=0; skipped=0
-for trx in "$results"/*.trx; do
-  [ -e "$trx" ] || continue
-  counters=$(grep -o '<Counters [^>]*>' "$trx")
-  passed=$((passed + $(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")))
-  failed=$((failed + $(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")))
-  total=$(sed -E 's/.* total="([0-9]+)".*/\1/' <<<"$counters")
-  executed=$(sed -E 's/.* executed="([0-9]+)".*/\1/' <<<"$counters")
-  skipped=$((skipped + total - executed))
-done
-echo
-echo "$passed passed, $failed failed, $skipped skipped"
-if [ "$passed" -eq 0 ]; then
-  echo "No test ran." >&2
-  exit 1
+# Adds the "N passed, N failed[, N skipped]" line a suite printed last to the totals.
+count() {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+  if [ -z "$line" ]; then broken+=("$1 (no summary)"); return; fi
+  passed=$((passed + $(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")))
+  failed=$((failed + $(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+  if [[ $line =~ ([0-9]+)\ skipped ]]; then skipped=$((skipped + BASH_REMATCH[1])); fi
+}
+
+echo "== .NET tests"
+if dotnet build apps/Shortener.slnx -nologo -v quiet -p:GIT_SHA="$(git rev-parse HEAD 2>/dev/null || echo unknown)"; then
+  dotnet test apps/Shortener.slnx --no-build --results-directory "$work/trx" --logger trx --logger "console;verbosity=normal" "$@" \
+    || broken+=(".NET tests")
+  dotnet_passed=0; dotnet_failed=0; dotnet_skipped=0
+  for trx in "$work"/trx/*.trx; do
+    [ -e "$trx" ] || continue
+    counters=$(grep -o '<Counters [^>]*>' "$trx")
+    get() { sed -E "s/.* $1=\"([0-9]+)\".*/\1/" <<<"$counters"; }
+    dotnet_passed=$((dotnet_passed + $(get passed)))
+    dotnet_failed=$((dotnet_failed + $(get failed)))
+    dotnet_skipped=$((dotnet_skipped + $(get total) - $(get executed)))
+  done
+  echo "$dotnet_passed passed, $dotnet_failed failed, $dotnet_skipped skipped" | tee "$work/dotnet.summary"
+  count ".NET tests" "$work/dotnet.summary"
+else
+  broken+=(".NET build")
 fi
-exit "$status"
+
+echo; echo "== Observability configs"
+scripts/check-observability.sh 2>&1 | tee "$work/observability.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("observability checks")
+count "observability checks" "$work/observability.log"
+
+echo; echo "== Deployment configs"
+scripts/check-deploy.sh 2>&1 | tee "$work/deploy.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("deployment checks")
+count "deployment checks" "$work/deploy.log"
+
+echo
+[ ${#broken[@]} -eq 0 ] || echo "Failed suites: ${broken[*]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$passed" -eq 0 ] || [ ${#broken[@]} -gt 0 ] || [ "$failed" -gt 0 ]; then exit 1; fi

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Shortener.Api;
 using Shortener.Api.Auth;
 using Shortener.Api.Links;
@@ -8,7 +9,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddPostgres();
-builder.AddRedis();
+// Without Redis the API still redirects (from PostgreSQL): Degraded, not unready.
+builder.AddRedis(failureStatus: HealthStatus.Degraded);
 builder.AddApiServices();
 
 var app = builder.Build();

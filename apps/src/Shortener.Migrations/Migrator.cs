@@ -64,6 +64,21 @@ public sealed partial class Migrator(NpgsqlDataSource dataSource, IOptions<Migra
             lockCommand.CommandTimeout = 0;
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
+        try
+        {
+            return await ApplyLockedAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            // Explicitly: a pooled connection keeps its session (and a session lock) after Close.
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
+            unlock.Parameters.AddWithValue("key", AdvisoryLockKey);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<int> ApplyLockedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
 
         await using (var create = new NpgsqlCommand("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -116,7 +131,6 @@ public sealed partial class Migrator(NpgsqlDataSource dataSource, IOptions<Migra
             LogApplied(logger, migration.Version, migration.Name, elapsedMs);
             count++;
         }
-        // The session-level advisory lock is released when the connection closes.
         return count;
     }
 

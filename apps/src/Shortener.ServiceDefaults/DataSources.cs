@@ -31,7 +31,11 @@ public static class DataSources
     /// StackExchange.Redis with fail-fast behaviour: when Redis is down commands fail at once instead of
     /// queueing, so the redirect path can fall back to PostgreSQL without waiting.
     /// </summary>
-    public static IHostApplicationBuilder AddRedis(this IHostApplicationBuilder builder)
+    /// <param name="failureStatus">
+    /// What an unreachable Redis means for readiness: Unhealthy for the worker (it cannot work without it),
+    /// Degraded for the API (redirects carry on from PostgreSQL, so the instance must stay in the load balancer).
+    /// </param>
+    public static IHostApplicationBuilder AddRedis(this IHostApplicationBuilder builder, HealthStatus failureStatus = HealthStatus.Unhealthy)
     {
         var connectionString = builder.Configuration.GetConnectionString(RedisConnectionName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{RedisConnectionName} is not set.");
@@ -42,9 +46,14 @@ public static class DataSources
         if (!connectionString.Contains("syncTimeout", StringComparison.OrdinalIgnoreCase)) options.SyncTimeout = 1000;
         if (!connectionString.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase)) options.AsyncTimeout = 1000;
         options.ClientName ??= builder.Environment.ApplicationName;
+        // The password from a mounted secret (compose secrets, Kubernetes), never from the connection string in config.
+        if (builder.Configuration["Redis:PasswordFile"] is { Length: > 0 } passwordFile)
+        {
+            options.Password = File.ReadAllText(passwordFile).Trim();
+        }
 
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
-        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthTags.Ready]);
+        builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus, tags: [HealthTags.Ready]);
         return builder;
     }
 }
@@ -85,7 +94,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy($"Redis unreachable: {ex.GetType().Name}");
+            return new HealthCheckResult(context.Registration.FailureStatus, $"Redis unreachable: {ex.GetType().Name}");
         }
     }
 }

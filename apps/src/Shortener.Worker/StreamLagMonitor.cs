@@ -12,6 +12,8 @@ public sealed record StreamLag(long Pending, long Undelivered, long DeadLettered
 /// <summary>Reads the consumer group's lag from XINFO GROUPS (Redis 7+). Exposed on /lag and as gauges for autoscaling.</summary>
 public sealed class StreamLagMonitor(IConnectionMultiplexer redis)
 {
+    private const int MaxCountedWhenUnknown = 100_000;
+
     public async Task<StreamLag> ReadAsync(CancellationToken ct = default)
     {
         var database = redis.GetDatabase();
@@ -20,10 +22,17 @@ public sealed class StreamLagMonitor(IConnectionMultiplexer redis)
         StreamGroupInfo? group = null;
         if (await database.KeyExistsAsync(ClickStream.Key))
         {
-            group = (await database.StreamGroupInfoAsync(ClickStream.Key)).FirstOrDefault(g => g.Name == ClickStream.ConsumerGroup);
+            group = (await database.StreamGroupInfoAsync(ClickStream.Key))
+                .Where(g => g.Name == ClickStream.ConsumerGroup).Cast<StreamGroupInfo?>().FirstOrDefault();
         }
-        // No group yet: every entry in the stream is undelivered.
-        var undelivered = group is { } g ? g.Lag ?? 0 : await length;
+        long undelivered;
+        if (group is not { } g) undelivered = await length; // no group yet: everything is undelivered
+        else if (g.Lag is { } lag) undelivered = lag;
+        else
+        {
+            // Redis cannot always compute the lag (e.g. after deletions): count what lies past the last delivered id, bounded.
+            undelivered = (await database.StreamRangeAsync(ClickStream.Key, "(" + g.LastDeliveredId, "+", MaxCountedWhenUnknown)).Length;
+        }
         return new StreamLag(group?.PendingMessageCount ?? 0, undelivered, await deadLettered, await length);
     }
 }

@@ -58,7 +58,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>A fresh, migrated database of its own for one test class.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix)
     {
-        var name = $"{prefix.ToLowerInvariant()}_{Guid.NewGuid():N}"[..40];
+        var name = $"{prefix.ToLowerInvariant()[..Math.Min(prefix.Length, 20)]}_{Guid.NewGuid():N}";
         await s_createLock.WaitAsync();
         try
         {

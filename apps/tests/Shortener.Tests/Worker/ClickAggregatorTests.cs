@@ -1,0 +1,143 @@
+extern alias worker;
+
+using Shortener.Contracts;
+using Shortener.Tests.Infrastructure;
+using StackExchange.Redis;
+using worker::Shortener.Worker;
+
+namespace Shortener.Tests.Worker;
+
+public sealed class ClickAggregatorTests : IAsyncLifetime
+{
+    private WorkerTestKit _kit = null!;
+
+    public async Task InitializeAsync() => _kit = await WorkerTestKit.CreateAsync(nameof(ClickAggregatorTests));
+
+    public async Task DisposeAsync() => await _kit.DisposeAsync();
+
+    private async Task<ClickAggregator> RunAsync(AggregatorOptions? options = null)
+    {
+        var aggregator = _kit.Aggregator(options ?? WorkerTestKit.FastOptions());
+        await aggregator.StartAsync(CancellationToken.None);
+        return aggregator;
+    }
+
+    [Fact]
+    public async Task ClicksAreCountedPerCodeAndUtcDayAndAcknowledged()
+    {
+        var yesterday = DateTimeOffset.UtcNow.AddDays(-1);
+        await _kit.ProduceAsync("count-a", 250);
+        await _kit.ProduceAsync("count-a", 40, yesterday);
+        await _kit.ProduceAsync("count-b", 7);
+
+        var aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(15));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        Assert.Equal(290, await _kit.TotalClicksAsync("count-a"));
+        Assert.Equal(7, await _kit.TotalClicksAsync("count-b"));
+        await using var command = _kit.DataSource.CreateCommand("SELECT clicks FROM link_clicks_daily WHERE code = 'count-a' AND day = @day");
+        command.Parameters.AddWithValue("day", DateOnly.FromDateTime(yesterday.UtcDateTime));
+        Assert.Equal(40L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task AnEventDeliveredTwiceIsCountedOnce()
+    {
+        var click = WorkerTestKit.Click("dup-code");
+        await _kit.Db.StreamAddAsync(ClickStream.Key, click.ToStreamFields());
+        await _kit.Db.StreamAddAsync(ClickStream.Key, click.ToStreamFields());
+        await _kit.ProduceAsync("dup-code", 3);
+
+        var aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(10));
+        // And once more, in a later batch.
+        await _kit.Db.StreamAddAsync(ClickStream.Key, click.ToStreamFields());
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(10));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        Assert.Equal(4, await _kit.TotalClicksAsync("dup-code"));
+    }
+
+    [Fact]
+    public async Task ACrashAfterCommitButBeforeAckNeitherLosesNorDoublesClicks()
+    {
+        await _kit.ProduceAsync("crash-code", 100);
+        await _kit.Db.StreamCreateConsumerGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "0");
+        // A consumer reads and commits the batch, then dies before XACK.
+        var entries = await _kit.Db.StreamReadGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "crashed", ">", 1000);
+        var clicks = entries.Select(e => ClickEvent.TryParse(e.Values, out var c, out _) ? c : throw new InvalidOperationException()).ToArray();
+        Assert.Equal(100, await new ClickLedger(_kit.DataSource).AggregateAsync(clicks, CancellationToken.None));
+        Assert.Equal(100, (await _kit.LagAsync()).Pending);
+
+        var aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(15));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        Assert.Equal(100, await _kit.TotalClicksAsync("crash-code"));
+    }
+
+    [Fact]
+    public async Task EntriesPendingOnADeadConsumerAreReclaimedAndCounted()
+    {
+        await _kit.ProduceAsync("reclaim-code", 60);
+        await _kit.Db.StreamCreateConsumerGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "0");
+        await _kit.Db.StreamReadGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "dead", ">", 1000);
+
+        var aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(15));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        Assert.Equal(60, await _kit.TotalClicksAsync("reclaim-code"));
+    }
+
+    [Fact]
+    public async Task AMalformedEntryMovesToTheDeadLetterStreamAfterMaxDeliveries()
+    {
+        await _kit.ProduceAsync("poison-neighbour", 5);
+        var poison = await _kit.Db.StreamAddAsync(ClickStream.Key, [new NameValueEntry("id", "not-a-guid"), new NameValueEntry("code", "x")]);
+        await _kit.ProduceAsync("poison-neighbour", 5);
+
+        var aggregator = await RunAsync();
+        await LocalProcess.WaitUntilAsync(async () => await _kit.Db.StreamLengthAsync(ClickStream.DeadLetterKey) == 1,
+            TimeSpan.FromSeconds(15), "the poison entry to be dead-lettered");
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(10));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        var dead = (await _kit.Db.StreamRangeAsync(ClickStream.DeadLetterKey)).Single();
+        Assert.Equal(poison.ToString(), dead["dead.original_id"].ToString());
+        Assert.Equal("missing or invalid event id", dead["dead.reason"].ToString());
+        Assert.True((long)dead["dead.deliveries"] >= 3);
+        Assert.Equal(10, await _kit.TotalClicksAsync("poison-neighbour"));
+        Assert.Equal(1, (await _kit.LagAsync()).DeadLettered);
+    }
+
+    [Fact]
+    public async Task TheStreamIsTrimmedBelowWhatWasAcknowledgedOnly()
+    {
+        await _kit.ProduceAsync("trim-code", 3000);
+        var aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(20));
+        await LocalProcess.WaitUntilAsync(async () => await _kit.Db.StreamLengthAsync(ClickStream.Key) < 1000,
+            TimeSpan.FromSeconds(10), "the stream to be trimmed");
+        await aggregator.StopAsync(CancellationToken.None);
+
+        // Produced while no worker runs: trimming must never remove undelivered entries.
+        await _kit.ProduceAsync("trim-code", 500);
+        var lag = await _kit.LagAsync();
+        Assert.Equal(500, lag.Undelivered);
+
+        aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(20));
+        await aggregator.StopAsync(CancellationToken.None);
+        Assert.Equal(3500, await _kit.TotalClicksAsync("trim-code"));
+    }
+
+    [Fact]
+    public async Task LagCountsUndeliveredEntriesBeforeAnyWorkerRuns()
+    {
+        await _kit.ProduceAsync("lag-code", 42);
+        var lag = await _kit.LagAsync();
+        Assert.Equal(42, lag.Undelivered + lag.Pending);
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Creates the local secrets compose.yaml and compose.observability.yaml mount, in ./secrets
+# (git-ignored). Idempotent: an existing secret is kept; the files derived from a password
+# (pgpass, Redis ACL, exporter map, htpasswd) are rebuilt when missing or older than it.
+# Usage: deploy/compose/init-secrets.sh [--print]   (--print: show the admin logins afterwards)
+# Rotate a secret: delete its file, run this again, then `docker compose up -d` (PostgreSQL keeps
+# the password it was initialised with: change it there too, see secrets/README.md).
+set -euo pipefail
+cd "$(dirname "$0")"
+dir=secrets
+mkdir -p "$dir"
+# The directory keeps other host users out. The files themselves must stay readable by the
+# containers' non-root users: compose mounts file secrets as bind mounts with host permissions.
+chmod 700 "$dir"
+umask 022
+
+command -v openssl >/dev/null || { echo "init-secrets.sh: openssl is required" >&2; exit 1; }
+
+random() { # random LENGTH: URL- and config-safe alphanumerics
+  local value=""
+  while [ "${#value}" -lt "$1" ]; do
+    value+=$(openssl rand -base64 48 | tr -d '/+=\n')
+  done
+  printf '%s' "${value:0:$1}"
+}
+
+created=()
+secret() { # secret NAME VALUE-COMMAND...: writes NAME once, never overwrites
+  local file="$dir/$1"; shift
+  if [ ! -s "$file" ]; then
+    "$@" > "$file.tmp" && mv "$file.tmp" "$file"
+    chmod 644 "$file"
+    created+=("$(basename "$file")")
+  fi
+}
+
+derived() { # derived NAME SOURCE VALUE-COMMAND...: (re)writes NAME from SOURCE when stale
+  local file="$dir/$1" source="$dir/$2"; shift 2
+  if [ ! -s "$file" ] || [ "$source" -nt "$file" ]; then
+    "$@" > "$file.tmp" && mv "$file.tmp" "$file"
+    chmod 644 "$file"
+    created+=("$(basename "$file")")
+  fi
+}
+
+placeholder() { printf '%s' "$1"; }
+
+pgpass_line() { printf '*:*:*:shortener:%s\n' "$(cat "$dir/postgres_password")"; }
+redis_acl_line() {
+  local sha
+  sha=$(openssl dgst -sha256 -r < "$dir/redis_password" | cut -d' ' -f1)
+  printf 'user default on #%s ~* &* +@all\n' "$sha"
+}
+redis_exporter_map() { printf '{"redis://redis:6379": "%s"}\n' "$(cat "$dir/redis_password")"; }
+
+# PostgreSQL: the application's owner role (created by the postgres image) and the exporter's login.
+secret postgres_password random 40
+derived postgres_pgpass postgres_password pgpass_line
+secret postgres_exporter_password random 40
+
+# Redis: the ACL file holds only a SHA-256 of the password ("#<hex>" syntax of Redis ACLs).
+secret redis_password random 40
+derived redis_acl redis_password redis_acl_line
+derived redis_exporter_passwords redis_password redis_exporter_map
+
+# The API's first admin key (at least 32 characters).
+secret bootstrap_api_key random 48
+
+# Admin UIs: Grafana's own login, and basic auth (user "admin") for the Traefik dashboard,
+# Prometheus and Alertmanager.
+secret grafana_admin_password random 24
+secret traefik_admin_password random 24
+htpasswd_line() {
+  local password
+  password=$(cat "$dir/traefik_admin_password")
+  if command -v htpasswd >/dev/null; then
+    printf '%s' "$password" | htpasswd -niB admin | sed '/^$/d'
+  else
+    printf 'admin:%s\n' "$(printf '%s' "$password" | openssl passwd -apr1 -stdin)"
+  fi
+}
+derived traefik_users traefik_admin_password htpasswd_line
+
+# Provided by you, not generated: placeholders keep compose from failing on a missing file.
+secret alertmanager_telegram_bot_token placeholder "replace-with-the-telegram-bot-token"
+secret alertmanager_smtp_password placeholder "replace-with-the-smtp-password"
+secret cf_dns_api_token placeholder "replace-with-a-cloudflare-api-token-with-zone-dns-edit"
+
+if [ ${#created[@]} -gt 0 ]; then
+  echo "init-secrets.sh: wrote ${created[*]} in $(pwd)/$dir"
+else
+  echo "init-secrets.sh: all secrets already present in $(pwd)/$dir"
+fi
+if [ "${1:-}" = "--print" ]; then
+  echo "Grafana:                     admin / $(cat "$dir/grafana_admin_password")"
+  echo "Traefik, Prometheus, Alertmanager: admin / $(cat "$dir/traefik_admin_password")"
+  echo "Bootstrap API key:           $(cat "$dir/bootstrap_api_key")"
+fi

@@ -1,0 +1,465 @@
+// Consistency tests for the configuration that cannot run here (no Docker engine): every key is
+// one the pinned version documents, every cross-reference (ports, hosts, uids, mounts, secrets)
+// points at something that exists. node --test deploy/tests/
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadCompose, parseEnvFile, parseVolume, parseYaml, requiredVariables } from './lib/compose.mjs';
+import { loadDynamicDirectory } from './lib/traefik.mjs';
+import { parseDockerfile } from './lib/policy.mjs';
+import { paths, traefikEnv } from './lib/repo.mjs';
+
+const env = parseEnvFile(paths.envExample);
+const { model } = loadCompose([paths.compose, paths.composeObservability], env);
+const services = model.services;
+const read = (p) => readFileSync(p, 'utf8');
+const yamlAt = (p) => parseYaml(read(join(paths.observability, p)));
+
+/** Flattens a config to dotted lower-case keys; maps listed in `named` get "_name_" segments. */
+function flatten(value, prefix = '', named = []) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [prefix];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const segment = named.includes(prefix) ? '_name_' : key.toLowerCase();
+    const path = prefix ? `${prefix}.${segment}` : segment;
+    if (Array.isArray(child) && child.some((c) => c && typeof c === 'object')) {
+      return child.flatMap((item) => flatten(item, `${path}[]`, named));
+    }
+    return flatten(child, path, named);
+  });
+}
+
+describe('.env.example', () => {
+  test('pins every image to an explicit version', () => {
+    for (const [key, image] of Object.entries(env).filter(([k]) => k.endsWith('_IMAGE'))) {
+      assert.match(image, /:[\w][\w.-]*$/, `${key}=${image} has no tag`);
+      assert.doesNotMatch(image, /:(latest|stable|edge|main|master)$/, `${key}=${image} floats`);
+      assert.match(image.split(':').pop(), /\d/, `${key}=${image}: the tag names no version`);
+    }
+  });
+
+  test('defines every variable the compose files use without a default', () => {
+    const used = [paths.compose, paths.composeObservability].flatMap((p) => requiredVariables(read(p)));
+    const missing = [...new Set(used)].filter((name) => !(name in env) && name !== 'COMPOSE_PROJECT_NAME');
+    assert.deepEqual(missing, []);
+  });
+
+  test('every service image comes from it', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      const raw = [paths.compose, paths.composeObservability].map(read).join('\n');
+      const line = new RegExp(`^  ${name}:\\n(?:    .*\\n|\\s*\\n)*?    image: (\\S+)`, 'm').exec(raw)?.[1];
+      assert.ok(line, `${name}: no image line`);
+      assert.match(line, /^\$\{[A-Z_]+(:-[^}]*)?\}/, `${name}: image "${line}" is not taken from .env`);
+      assert.ok(svc.image, name);
+    }
+  });
+});
+
+describe('apps/Dockerfile', () => {
+  const text = read(paths.dockerfile);
+  const { globalArgs, stages } = parseDockerfile(text);
+
+  test('base images are build arguments pinned like .env.example', () => {
+    assert.equal(globalArgs.SDK_IMAGE, env.DOTNET_SDK_IMAGE);
+    assert.equal(globalArgs.RUNTIME_IMAGE, env.DOTNET_RUNTIME_IMAGE);
+    assert.equal(stages.build.from, '${SDK_IMAGE}');
+    assert.equal(stages.runtime.from, '${RUNTIME_IMAGE}');
+  });
+
+  test('has a target for each service compose builds', () => {
+    for (const [name, svc] of Object.entries(services).filter(([, s]) => s.build)) {
+      assert.ok(stages[svc.build.target], `${name}: target ${svc.build.target}`);
+      assert.equal(svc.build.dockerfile, 'apps/Dockerfile');
+      assert.equal(resolve(paths.composeDir, svc.build.context), paths.root);
+    }
+  });
+
+  test('restores from project files copied before the sources (cached restore layer)', () => {
+    const copies = stages.build.copies;
+    const sourcesCopy = copies.findIndex((c) => c.startsWith('apps/src/ '));
+    assert.ok(sourcesCopy > 0, 'sources are copied after the restore layer');
+    const restoreLayer = copies.slice(0, sourcesCopy).join(' ');
+    // Every project the published ones reference, transitively, must be in the restore layer.
+    const seen = new Set();
+    const visit = (csproj) => {
+      if (seen.has(csproj)) return;
+      seen.add(csproj);
+      const xml = read(join(paths.root, csproj));
+      for (const m of xml.matchAll(/<ProjectReference Include="([^"]+)"/g)) {
+        visit(join(csproj, '..', m[1].replace(/\\/g, '/')).replace(/^\/?/, ''));
+      }
+    };
+    for (const p of ['Api', 'Worker', 'Migrations']) visit(`apps/src/Shortener.${p}/Shortener.${p}.csproj`);
+    for (const csproj of seen) assert.ok(restoreLayer.includes(csproj), `${csproj} missing from the restore layer`);
+    for (const f of ['global.json', 'apps/Directory.Build.props', 'apps/Directory.Packages.props']) {
+      assert.ok(restoreLayer.includes(f), `${f} missing from the restore layer`);
+    }
+    assert.ok(stages.build.runs.some((r) => r.includes('dotnet restore')));
+  });
+
+  test('feeds VERSION, GIT_SHA and BUILD_DATE to every publish', () => {
+    for (const target of ['publish-api', 'publish-worker', 'publish-migrator']) {
+      const run = stages[target].runs.join(' ');
+      for (const arg of ['VERSION', 'GIT_SHA', 'BUILD_DATE']) assert.match(run, new RegExp(`-p:${arg}=`), `${target}: ${arg}`);
+    }
+  });
+
+  test('runtime images run as a non-root user and carry OCI labels', () => {
+    for (const target of ['api', 'worker', 'migrator']) {
+      assert.match(stages[target].user, /APP_UID|^[1-9]\d*$/, `${target} user`);
+      for (const label of ['title', 'version', 'revision', 'created', 'source']) {
+        assert.ok(`org.opencontainers.image.${label}` in stages[target].labels, `${target}: ${label}`);
+      }
+    }
+  });
+
+  test('long-running targets have a HEALTHCHECK on their own port', () => {
+    for (const target of ['api', 'worker']) {
+      const port = stages[target].env.ASPNETCORE_HTTP_PORTS;
+      assert.ok(stages[target].healthcheck?.includes(`/dev/tcp/127.0.0.1/${port}`), `${target} probes ${port}`);
+      assert.ok(stages[target].healthcheck.includes('/livez'), `${target} probes liveness`);
+      assert.equal(services[target].environment.ASPNETCORE_HTTP_PORTS, port, `${target}: compose and image agree on the port`);
+    }
+    assert.equal(stages.migrator.healthcheck, null);
+  });
+
+  test('.dockerignore sends only the build inputs', () => {
+    const lines = read(paths.dockerignore).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    assert.equal(lines[0], '*', 'allow-list: everything excluded first');
+    const allowed = lines.filter((l) => l.startsWith('!'));
+    for (const a of allowed) assert.match(a, /^!(global\.json|\.editorconfig|apps\/)/, `${a} re-included`);
+    for (const must of ['apps/src/**/bin/', 'apps/src/**/obj/']) assert.ok(lines.includes(must), must);
+  });
+});
+
+describe('compose wiring', () => {
+  test('backend has no egress; only Traefik and Alertmanager reach the edge network', () => {
+    assert.equal(model.networks.backend.internal, true);
+    const onEdge = Object.entries(services).filter(([, s]) => Object.keys(Array.isArray(s.networks) ? Object.fromEntries(s.networks.map((n) => [n, 1])) : s.networks ?? {}).includes('edge')).map(([n]) => n);
+    assert.deepEqual(onEdge.sort(), ['alertmanager', 'traefik']);
+  });
+
+  test('every secret file is created by init-secrets.sh or generate-local-cert.sh', () => {
+    const scripts = read(join(paths.composeDir, 'init-secrets.sh')) + read(join(paths.composeDir, 'traefik/generate-local-cert.sh'));
+    for (const [name, secret] of Object.entries(model.secrets)) {
+      const file = secret.file.replace(/^\.\//, '');
+      const base = file.split('/').pop().replace(/\.(crt|key)$/, '');
+      assert.ok(scripts.includes(base), `${name}: ${file} is produced by no script`);
+    }
+  });
+
+  test('every secret a service uses is declared, and every declared secret is used', () => {
+    const used = new Set(Object.values(services).flatMap((s) => (s.secrets ?? []).map((x) => x.source ?? x)));
+    assert.deepEqual([...used].filter((s) => !model.secrets[s]), []);
+    assert.deepEqual(Object.keys(model.secrets).filter((s) => !used.has(s)), []);
+  });
+
+  test('files referenced as /run/secrets/<name> are mounted in that service', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      const text = JSON.stringify([svc.environment, svc.command, svc.healthcheck]);
+      const mounted = new Set((svc.secrets ?? []).map((x) => x.target ?? x.source ?? x));
+      for (const m of text.matchAll(/\/run\/secrets\/([\w-]+)/g)) assert.ok(mounted.has(m[1]), `${name} reads ${m[1]}`);
+    }
+    // Traefik's dynamic files and the initdb script read secrets too.
+    const traefikMounts = new Set(services.traefik.secrets);
+    for (const file of readdirSync(paths.traefikDynamic)) {
+      for (const m of read(join(paths.traefikDynamic, file)).matchAll(/\/run\/secrets\/([\w-]+)/g)) assert.ok(traefikMounts.has(m[1]), `traefik reads ${m[1]}`);
+    }
+    assert.ok(services.postgres.secrets.includes('postgres_exporter_password'));
+  });
+
+  test('bind-mounted configuration exists in the repository', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      for (const v of (svc.volumes ?? []).map(parseVolume).filter((x) => x.type === 'bind' && x.source.startsWith('.'))) {
+        assert.ok(existsSync(resolve(paths.composeDir, v.source)), `${name}: ${v.source}`);
+        assert.ok(v.readOnly, `${name}: ${v.source} should be mounted read-only`);
+      }
+    }
+  });
+
+  test('volumes whose mount point the image lacks are chowned by volume-init', () => {
+    const initTargets = services['volume-init'].volumes.map(parseVolume);
+    for (const [volume, uid] of [['traefik-acme', '65532'], ['loki-data', '10001'], ['tempo-data', '10001']]) {
+      const entry = initTargets.find((v) => v.source === volume);
+      assert.ok(entry, `${volume} not initialised`);
+      assert.equal(entry.target, `/volumes/${uid}/${volume}`);
+    }
+    assert.equal(services.traefik.user.split(':')[0], '65532');
+    assert.equal(services.loki.user.split(':')[0], '10001');
+    assert.equal(services.tempo.user.split(':')[0], '10001');
+  });
+
+  test('API and worker wait for healthy data stores and a completed migration', () => {
+    for (const s of ['api', 'worker']) {
+      assert.equal(services[s].depends_on.migrator.condition, 'service_completed_successfully');
+      assert.equal(services[s].depends_on.postgres.condition, 'service_healthy');
+      assert.equal(services[s].depends_on.redis.condition, 'service_healthy');
+    }
+    assert.equal(services.migrator.depends_on.postgres.condition, 'service_healthy');
+  });
+
+  test('the API trusts X-Forwarded-For from the backend network only', () => {
+    assert.equal(services.api.environment.ForwardedHeaders__KnownNetworks__0, model.networks.backend.ipam.config[0].subnet);
+    assert.equal(services.api.environment.Links__PublicBaseUrl, `https://${env.DOMAIN}`);
+  });
+
+  test('connection strings carry no password: Npgsql reads the pgpass secret', () => {
+    for (const s of ['api', 'worker', 'migrator']) {
+      const cs = services[s].environment.ConnectionStrings__postgres;
+      assert.match(cs, /Passfile=\/run\/secrets\/postgres_pgpass/);
+      assert.doesNotMatch(cs, /Password=/i);
+      assert.ok(services[s].secrets.includes('postgres_pgpass'));
+    }
+  });
+
+  test('apps export OTLP to the collector only when the observability layer is used', () => {
+    const baseOnly = loadCompose([paths.compose], env).model.services;
+    for (const s of ['api', 'worker', 'migrator']) {
+      assert.equal(baseOnly[s].environment.OTEL_EXPORTER_OTLP_ENDPOINT, undefined);
+      assert.equal(services[s].environment.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector:4317');
+    }
+  });
+});
+
+describe('Prometheus and its targets (observability/prometheus)', () => {
+  const targetsDir = join(paths.observability, 'prometheus/targets/compose');
+  const targetFiles = existsSync(targetsDir) ? readdirSync(targetsDir) : [];
+
+  test('Prometheus runs with the remote-write receiver and exemplar storage (Tempo metrics generator)', () => {
+    const cmd = services.prometheus.command;
+    assert.ok(cmd.includes('--web.enable-remote-write-receiver'));
+    assert.ok(cmd.includes('--enable-feature=exemplar-storage'));
+    assert.ok(cmd.includes('--config.file=/etc/prometheus/prometheus.yml'));
+  });
+
+  test('file_sd targets name hosts and ports that exist in compose', { skip: targetFiles.length === 0 && 'no target files yet' }, () => {
+    const ports = {
+      traefik: [services.traefik && '8082'], 'otel-collector': ['8888', '8889'], prometheus: ['9090'],
+      alertmanager: ['9093'], 'postgres-exporter': ['9187'], 'redis-exporter': ['9121'], 'node-exporter': ['9100'],
+      'blackbox-exporter': ['9115'], cadvisor: ['8080'], tempo: ['3200'], loki: ['3100'], grafana: ['3000'],
+    };
+    const project = 'shortener';
+    const replicas = Number(env.API_REPLICAS);
+    for (const file of targetFiles) {
+      for (const group of parseYaml(read(join(targetsDir, file))) ?? []) {
+        for (const target of group.targets) {
+          const hostPort = target.replace(/^https?:\/\//, '').split('/')[0];
+          const [host, port] = hostPort.split(':');
+          const replica = new RegExp(`^${project}-(api|worker)-(\\d+)$`).exec(host);
+          if (replica) {
+            assert.equal(port, services[replica[1]].environment.ASPNETCORE_HTTP_PORTS, target);
+            if (replica[1] === 'api') assert.ok(Number(replica[2]) <= replicas, `${target}: only ${replicas} API replicas`);
+            continue;
+          }
+          assert.ok(services[host], `${file}: ${target} names no compose service`);
+          assert.ok(ports[host]?.includes(port), `${file}: ${target} is not a port ${host} listens on`);
+        }
+      }
+    }
+  });
+
+  test('Traefik\'s metrics entrypoint is the scraped port and is not published', () => {
+    const traefik = parseYaml(read(paths.traefikStatic));
+    assert.equal(traefik.metrics.prometheus.entryPoint, 'metrics');
+    assert.equal(traefik.entryPoints.metrics.address, ':8082');
+    const published = services.traefik.ports.map((p) => String(p).split(':').pop());
+    assert.deepEqual(published.sort(), ['8000', '8443']);
+    assert.equal(traefik.entryPoints.web.address, ':8000');
+    assert.equal(traefik.entryPoints.websecure.address, ':8443');
+  });
+});
+
+// Keys of the Traefik v3.7 install (static) configuration reference this stack uses or may use.
+const TRAEFIK_STATIC_KEYS = new Set(`
+global.checknewversion global.sendanonymoususage log.level log.format log.filepath log.nocolor
+accesslog.format accesslog.filepath accesslog.bufferingsize accesslog.addinternals accesslog.fields.defaultmode
+accesslog.fields.names._name_ accesslog.fields.headers.defaultmode accesslog.fields.headers.names._name_
+accesslog.filters.statuscodes accesslog.filters.retryattempts accesslog.filters.minduration
+entrypoints._name_.address entrypoints._name_.asdefault entrypoints._name_.reuseport
+entrypoints._name_.http.redirections.entrypoint.to entrypoints._name_.http.redirections.entrypoint.scheme
+entrypoints._name_.http.redirections.entrypoint.permanent entrypoints._name_.http.redirections.entrypoint.priority
+entrypoints._name_.http.middlewares entrypoints._name_.http.maxheaderbytes entrypoints._name_.http.sanitizepath
+entrypoints._name_.http.encodequerysemicolons entrypoints._name_.http.tls.options entrypoints._name_.http.tls.certresolver
+entrypoints._name_.transport.respondingtimeouts.readtimeout entrypoints._name_.transport.respondingtimeouts.writetimeout
+entrypoints._name_.transport.respondingtimeouts.idletimeout entrypoints._name_.transport.lifecycle.requestacceptgracetimeout
+entrypoints._name_.transport.lifecycle.gracetimeout entrypoints._name_.transport.keepalivemaxrequests
+entrypoints._name_.transport.keepalivemaxtime entrypoints._name_.forwardedheaders.trustedips
+entrypoints._name_.forwardedheaders.insecure entrypoints._name_.proxyprotocol.trustedips entrypoints._name_.proxyprotocol.insecure
+entrypoints._name_.observability.accesslogs entrypoints._name_.observability.metrics entrypoints._name_.observability.tracing
+entrypoints._name_.observability.traceverbosity entrypoints._name_.http2.maxconcurrentstreams
+ping.entrypoint ping.manualrouting ping.terminatingstatuscode
+metrics.addinternals metrics.prometheus.entrypoint metrics.prometheus.addentrypointslabels metrics.prometheus.addrouterslabels
+metrics.prometheus.addserviceslabels metrics.prometheus.buckets metrics.prometheus.manualrouting
+tracing.servicename tracing.samplerate tracing.addinternals tracing.capturedrequestheaders tracing.capturedresponseheaders
+tracing.safequeryparams tracing.otlp.grpc.endpoint tracing.otlp.grpc.insecure tracing.otlp.http.endpoint
+api.insecure api.dashboard api.debug api.basepath api.disabledashboardad
+providers.file.directory providers.file.filename providers.file.watch providers.providersthrottleduration
+serverstransport.forwardingtimeouts.dialtimeout serverstransport.forwardingtimeouts.responseheadertimeout
+serverstransport.forwardingtimeouts.idleconntimeout serverstransport.maxidleconnsperhost serverstransport.insecureskipverify
+certificatesresolvers._name_.acme.email certificatesresolvers._name_.acme.caserver certificatesresolvers._name_.acme.storage
+certificatesresolvers._name_.acme.keytype certificatesresolvers._name_.acme.certificatesduration
+certificatesresolvers._name_.acme.dnschallenge.provider certificatesresolvers._name_.acme.dnschallenge.resolvers
+certificatesresolvers._name_.acme.dnschallenge.propagation.delaybeforechecks core.defaultrulesyntax
+`.trim().split(/\s+/));
+
+// Keys of the Traefik v3.7 dynamic configuration reference (kv reference) for what is used here.
+const TRAEFIK_DYNAMIC_KEYS = new Set(`
+http.routers._name_.entrypoints http.routers._name_.rule http.routers._name_.service http.routers._name_.middlewares
+http.routers._name_.priority http.routers._name_.tls.certresolver http.routers._name_.tls.options
+http.routers._name_.tls.domains[].main http.routers._name_.tls.domains[].sans http.routers._name_.tls
+http.services._name_.loadbalancer.servers[].url http.services._name_.loadbalancer.passhostheader
+http.services._name_.loadbalancer.healthcheck.path http.services._name_.loadbalancer.healthcheck.interval
+http.services._name_.loadbalancer.healthcheck.timeout http.services._name_.loadbalancer.healthcheck.unhealthyinterval
+http.middlewares._name_.headers.stsseconds http.middlewares._name_.headers.stsincludesubdomains
+http.middlewares._name_.headers.stspreload http.middlewares._name_.headers.forcestsheader
+http.middlewares._name_.headers.contenttypenosniff http.middlewares._name_.headers.framedeny
+http.middlewares._name_.headers.referrerpolicy http.middlewares._name_.headers.contentsecuritypolicy
+http.middlewares._name_.headers.permissionspolicy http.middlewares._name_.headers.customresponseheaders._name_
+http.middlewares._name_.ratelimit.average http.middlewares._name_.ratelimit.period http.middlewares._name_.ratelimit.burst
+http.middlewares._name_.ratelimit.sourcecriterion.ipstrategy.depth http.middlewares._name_.inflightreq.amount
+http.middlewares._name_.inflightreq.sourcecriterion.ipstrategy.depth http.middlewares._name_.compress.minresponsebodybytes
+http.middlewares._name_.basicauth.usersfile http.middlewares._name_.basicauth.realm http.middlewares._name_.basicauth.removeheader
+tls.options._name_.minversion tls.options._name_.ciphersuites tls.options._name_.curvepreferences tls.options._name_.snistrict
+tls.stores._name_.defaultcertificate.certfile tls.stores._name_.defaultcertificate.keyfile
+`.trim().split(/\s+/));
+
+describe('Traefik configuration uses documented keys only', () => {
+  test('static configuration (traefik.yml)', () => {
+    const keys = flatten(parseYaml(read(paths.traefikStatic)), '', ['entrypoints', 'certificatesresolvers',
+      'accesslog.fields.names', 'accesslog.fields.headers.names']);
+    assert.deepEqual(keys.filter((k) => !TRAEFIK_STATIC_KEYS.has(k)), []);
+  });
+
+  test('dynamic configuration (dynamic/*.yml, rendered)', () => {
+    const { config } = loadDynamicDirectory(paths.traefikDynamic, traefikEnv(env));
+    for (const section of ['routers', 'middlewares', 'services']) for (const v of Object.values(config.http[section])) delete v.file;
+    const keys = flatten(config, '', ['http.routers', 'http.services', 'http.middlewares', 'tls.options', 'tls.stores',
+      'http.middlewares._name_.headers.customresponseheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores))$/.test(k));
+    assert.deepEqual(keys.filter((k) => !TRAEFIK_DYNAMIC_KEYS.has(k)), []);
+  });
+
+  test('one server per API replica, health-checked on /readyz', () => {
+    const { config } = loadDynamicDirectory(paths.traefikDynamic, { ...traefikEnv(env), API_REPLICAS: '3' });
+    const lb = config.http.services.api.loadBalancer;
+    assert.deepEqual(lb.servers.map((s) => s.url), [1, 2, 3].map((n) => `http://shortener-api-${n}:8080`));
+    assert.equal(lb.healthCheck.path, '/readyz');
+    assert.equal(services.traefik.environment.API_REPLICAS, services.api.deploy.replicas);
+  });
+
+  test('the local certificate is the default and the ACME resolver is opt-in', () => {
+    const { config } = loadDynamicDirectory(paths.traefikDynamic, traefikEnv(env));
+    assert.equal(config.tls.stores.default.defaultCertificate.certFile, '/run/secrets/tls_cert');
+    for (const r of Object.values(config.http.routers)) assert.equal(r.tls.certResolver, env.TRAEFIK_CERT_RESOLVER);
+    const acme = loadDynamicDirectory(paths.traefikDynamic, { ...traefikEnv(env), TRAEFIK_CERT_RESOLVER: 'cloudflare' }).config;
+    const staticConfig = parseYaml(read(paths.traefikStatic));
+    for (const r of Object.values(acme.http.routers)) assert.ok(staticConfig.certificatesResolvers[r.tls.certResolver]);
+    assert.equal(staticConfig.certificatesResolvers.cloudflare.acme.dnsChallenge.provider, 'cloudflare');
+    assert.equal(services.traefik.environment.CF_DNS_API_TOKEN_FILE, '/run/secrets/cf_dns_api_token');
+  });
+});
+
+describe('OpenTelemetry Collector (observability/otel-collector/config.yaml)', () => {
+  const config = yamlAt('otel-collector/config.yaml');
+
+  test('every pipeline component is defined and memory_limiter runs first', () => {
+    for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
+      for (const kind of ['receivers', 'processors', 'exporters']) {
+        for (const id of pipeline[kind] ?? []) assert.ok(config[kind]?.[id] !== undefined, `${name}: ${kind} ${id}`);
+      }
+      assert.equal(pipeline.processors[0], 'memory_limiter', name);
+    }
+    for (const ext of config.service.extensions) assert.ok(ext in config.extensions);
+  });
+
+  test('uses the exporter names of 0.144+ (otlp_grpc, otlp_http) and exporter-side batching', () => {
+    for (const id of Object.keys(config.exporters)) assert.doesNotMatch(id, /^(otlp|otlphttp)(\/|$)/, id);
+    assert.equal(config.processors.batch, undefined);
+    for (const id of ['otlp_grpc/tempo', 'otlp_http/loki']) assert.ok(config.exporters[id].sending_queue.batch, id);
+  });
+
+  test('routes traces to Tempo, logs to Loki\'s OTLP endpoint, and listens where compose points', () => {
+    assert.equal(config.exporters['otlp_grpc/tempo'].endpoint, 'tempo:4317');
+    assert.equal(config.exporters['otlp_http/loki'].endpoint, 'http://loki:3100/otlp');
+    assert.deepEqual(config.service.pipelines.traces.exporters, ['otlp_grpc/tempo']);
+    assert.deepEqual(config.service.pipelines.logs.exporters, ['otlp_http/loki']);
+    assert.equal(config.receivers.otlp.protocols.grpc.endpoint, '0.0.0.0:4317');
+    const pull = config.service.telemetry.metrics.readers[0].pull.exporter.prometheus;
+    assert.equal(`${pull.port}`, '8888');
+  });
+});
+
+describe('Loki (observability/loki/config.yaml)', () => {
+  const config = yamlAt('loki/config.yaml');
+  test('TSDB + schema v13 with structured metadata (needed for OTLP logs)', () => {
+    const schema = config.schema_config.configs.at(-1);
+    assert.equal(schema.store, 'tsdb');
+    assert.equal(schema.schema, 'v13');
+    assert.equal(config.limits_config.allow_structured_metadata, true);
+  });
+  test('stores everything in the mounted volume, with compactor retention', () => {
+    const mount = services.loki.volumes.map(parseVolume).find((v) => v.source === 'loki-data').target;
+    assert.ok(config.common.path_prefix.startsWith(mount));
+    for (const dir of Object.values(config.common.storage.filesystem)) assert.ok(dir.startsWith(mount), dir);
+    assert.ok(config.compactor.working_directory.startsWith(mount));
+    assert.equal(config.compactor.retention_enabled, true);
+    assert.equal(config.compactor.delete_request_store, 'filesystem');
+    assert.equal(config.server.http_listen_port, 3100);
+  });
+});
+
+describe('Tempo (observability/tempo/config.yaml)', () => {
+  const config = yamlAt('tempo/config.yaml');
+  test('receives OTLP on all interfaces (2.7+ default is localhost)', () => {
+    assert.equal(config.distributor.receivers.otlp.protocols.grpc.endpoint, '0.0.0.0:4317');
+  });
+  test('metrics generator: service graphs and span metrics, remote-written with exemplars', () => {
+    assert.deepEqual(config.overrides.defaults.metrics_generator.processors.slice(0, 2), ['service-graphs', 'span-metrics']);
+    const rw = config.metrics_generator.storage.remote_write[0];
+    assert.equal(rw.url, 'http://prometheus:9090/api/v1/write');
+    assert.equal(rw.send_exemplars, true);
+  });
+  test('stores everything in the mounted volume', () => {
+    const mount = services.tempo.volumes.map(parseVolume).find((v) => v.source === 'tempo-data').target;
+    for (const p of [config.storage.trace.wal.path, config.storage.trace.local.path, config.metrics_generator.storage.path,
+      config.metrics_generator.traces_storage.path]) assert.ok(p.startsWith(mount), p);
+  });
+});
+
+describe('Grafana provisioning (observability/grafana/provisioning)', () => {
+  const { datasources } = yamlAt('grafana/provisioning/datasources/datasources.yaml');
+  const byUid = Object.fromEntries(datasources.map((d) => [d.uid, d]));
+
+  test('fixed uids prometheus, loki and tempo, pointing at compose services', () => {
+    assert.deepEqual(Object.keys(byUid).sort(), ['loki', 'prometheus', 'tempo']);
+    for (const [uid, port] of [['prometheus', 9090], ['loki', 3100], ['tempo', 3200]]) {
+      assert.equal(byUid[uid].url, `http://${uid}:${port}`);
+      assert.equal(byUid[uid].type, uid);
+      assert.ok(services[uid], `${uid} is a compose service`);
+    }
+  });
+
+  test('cross-links: exemplars -> Tempo, logs -> Tempo, traces -> Loki and Prometheus', () => {
+    assert.ok(byUid.prometheus.jsonData.exemplarTraceIdDestinations.some((d) => d.name === 'trace_id' && d.datasourceUid === 'tempo'));
+    const derived = byUid.loki.jsonData.derivedFields[0];
+    assert.deepEqual([derived.matcherType, derived.matcherRegex, derived.datasourceUid], ['label', 'trace_id', 'tempo']);
+    const tempo = byUid.tempo.jsonData;
+    assert.equal(tempo.tracesToLogsV2.datasourceUid, 'loki');
+    assert.equal(tempo.serviceMap.datasourceUid, 'prometheus');
+    assert.equal(tempo.tracesToMetrics.datasourceUid, 'prometheus');
+    assert.equal(tempo.nodeGraph.enabled, true);
+  });
+
+  test('every datasourceUid referenced exists', () => {
+    const refs = JSON.stringify(datasources).match(/"datasourceUid":"[^"]+"/g).map((s) => s.split(':')[1].replace(/"/g, ''));
+    for (const uid of refs) assert.ok(byUid[uid], uid);
+  });
+
+  test('the dashboards provider reads the directory compose mounts', () => {
+    const { providers } = yamlAt('grafana/provisioning/dashboards/dashboards.yaml');
+    const mount = services.grafana.volumes.map(parseVolume).find((v) => v.source.endsWith('observability/grafana/dashboards'));
+    assert.equal(providers[0].options.path, mount.target);
+    assert.equal(providers[0].type, 'file');
+    const provisioning = services.grafana.volumes.map(parseVolume).find((v) => v.target === '/etc/grafana/provisioning');
+    assert.ok(provisioning?.readOnly);
+  });
+});

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Validates deploy/compose without a container engine, and prints "N passed, N failed":
+#   1. dclint 3.1.0: both compose files against the Compose schema and its rules, after the same
+#      .env interpolation Compose does (so pinned tags and port bindings are what gets checked);
+#   2. node --test deploy/tests: the deployment policy (with bad fixtures proving every rule can
+#      fail), cross-file consistency, documented-keys checks, and the secret/cert scripts;
+#   3. yamllint and shellcheck when installed (Debian packages yamllint, shellcheck).
+# Tools come from deploy/tests/package-lock.json (npm ci into deploy/tests/node_modules).
+# Usage: scripts/check-deploy.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests=deploy/tests
+compose=deploy/compose
+
+passed=0
+failed=0
+skipped=0
+pass() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "check-deploy.sh: Node.js 20 or later is required" >&2
+  exit 1
+fi
+if [ ! -x "$tests/node_modules/.bin/dclint" ] || [ "$tests/package-lock.json" -nt "$tests/node_modules/.package-lock.json" ]; then
+  echo "check-deploy.sh: installing the pinned npm tools (deploy/tests/package-lock.json)"
+  npm ci --prefix "$tests" --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+env_file=$compose/.env.example
+
+# --- 1. Compose schema and lint rules ----------------------------------------------------------
+mkdir -p "$work/compose"
+for file in compose.yaml compose.observability.yaml; do
+  node "$tests/render.mjs" compose "$env_file" "$compose/$file" "$work/compose/$file"
+  extra=()
+  # The overlay takes its project name from compose.yaml; it must not define its own.
+  # (--disable-rule takes a list: it goes last, after the file.)
+  [ "$file" = compose.observability.yaml ] && extra=(--disable-rule require-project-name-field)
+  if "$tests/node_modules/.bin/dclint" "$work/compose/$file" --max-warnings 0 "${extra[@]}" > "$work/dclint.log" 2>&1; then
+    pass "dclint $compose/$file"
+  else
+    fail "dclint $compose/$file"
+    sed "s#$work/compose#$compose#g" "$work/dclint.log"
+  fi
+done
+
+# The gate itself must be live: a compose file with an untagged image and an unbound port fails.
+if "$tests/node_modules/.bin/dclint" "$tests/fixtures/bad-compose.yaml" --max-warnings 0 > /dev/null 2>&1; then
+  fail "dclint accepted deploy/tests/fixtures/bad-compose.yaml"
+else
+  pass "dclint rejects deploy/tests/fixtures/bad-compose.yaml"
+fi
+
+# --- 2. Policy and consistency tests -----------------------------------------------------------
+if node --test --test-reporter=spec --test-reporter-destination=stdout \
+     --test-reporter=tap --test-reporter-destination="$work/node.tap" "$tests"/*.test.mjs; then
+  node_status=0
+else
+  node_status=$?
+fi
+node_passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/node.tap" | tail -n 1)
+node_failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$work/node.tap" | tail -n 1)
+passed=$((passed + ${node_passed:-0}))
+failed=$((failed + ${node_failed:-0}))
+if [ "$node_status" -ne 0 ] && [ "${node_failed:-0}" -eq 0 ]; then
+  fail "node --test $tests exited $node_status"
+fi
+
+# --- 3. Optional linters -----------------------------------------------------------------------
+if command -v yamllint >/dev/null; then
+  mkdir -p "$work/traefik"
+  for f in "$compose"/traefik/dynamic/*.yml; do
+    node "$tests/render.mjs" traefik "$env_file" "$f" "$work/traefik/$(basename "$f")"
+  done
+  yaml_files=("$work"/compose/*.yaml "$work"/traefik/*.yml "$compose/traefik/traefik.yml"
+    observability/otel-collector/config.yaml observability/loki/config.yaml observability/tempo/config.yaml
+    observability/grafana/provisioning/datasources/datasources.yaml
+    observability/grafana/provisioning/dashboards/dashboards.yaml
+    "$tests/fixtures/bad-compose.yaml" "$tests/yamllint.yaml")
+  if yamllint --strict -c "$tests/yamllint.yaml" "${yaml_files[@]}" > "$work/yamllint.log" 2>&1; then
+    pass "yamllint (${#yaml_files[@]} files)"
+  else
+    fail "yamllint"
+    sed "s#$work/#(rendered) #g" "$work/yamllint.log"
+  fi
+else
+  skipped=$((skipped + 1))
+  echo "skip yamllint (not installed: apt-get install yamllint)"
+fi
+
+if command -v shellcheck >/dev/null; then
+  scripts=(scripts/check-deploy.sh "$compose/init-secrets.sh" "$compose/traefik/generate-local-cert.sh"
+    "$compose/postgres/initdb/10-monitoring-role.sh")
+  if shellcheck "${scripts[@]}"; then
+    pass "shellcheck (${#scripts[@]} scripts)"
+  else
+    fail "shellcheck"
+  fi
+else
+  skipped=$((skipped + 1))
+  echo "skip shellcheck (not installed: apt-get install shellcheck)"
+fi
+
+echo
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
