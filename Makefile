@@ -30,6 +30,16 @@ test: ## Build and run every test against real PostgreSQL and Redis processes
 	@scripts/prerequisites.sh test
 	@scripts/test.sh
 
+.PHONY: chaos
+chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 FOR=5m [ROUTE=/{code}] (latency: MS=500; cpu; clear)
+	@case "$(FAULT)" in \
+	  errors)  scripts/chaos.sh errors "$(RATE)" "$(or $(FOR),5m)" "$(ROUTE)" ;; \
+	  latency) scripts/chaos.sh latency "$(MS)" "$(or $(FOR),5m)" "$(ROUTE)" ;; \
+	  cpu)     scripts/chaos.sh cpu "$(or $(FOR),60)" ;; \
+	  clear|"") scripts/chaos.sh clear ;; \
+	  *) echo "FAULT must be errors, latency, cpu or clear" >&2; exit 2 ;; \
+	esac
+
 .PHONY: clean
 clean: ## Remove build output
 	dotnet clean $(SOLUTION) >/dev/null

@@ -47,6 +47,19 @@ public sealed class ApiMetrics
     public void ClicksPublished(int count) => _clicksPublished.Add(count);
     public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
+    /// <summary>1 per active fault kind, so a dashboard or an alert can tell an injected failure from a real one.</summary>
+    public void ObserveFaults(Func<Faults.FaultSettings?> current) =>
+        _meter.CreateObservableGauge("shortener.faults.active", () =>
+        {
+            var faults = current();
+            return new[]
+            {
+                new Measurement<int>(faults is { ErrorRate: > 0 } ? 1 : 0, new KeyValuePair<string, object?>("fault", "errors")),
+                new Measurement<int>(faults is { LatencyMs: > 0 } ? 1 : 0, new KeyValuePair<string, object?>("fault", "latency")),
+                new Measurement<int>(faults?.CpuBurnUntil > DateTimeOffset.UtcNow ? 1 : 0, new KeyValuePair<string, object?>("fault", "cpu")),
+            };
+        }, "{fault}", "Injected faults currently active");
+
     public void ObserveClickBuffer(Func<int> depth) =>
         _meter.CreateObservableGauge("shortener.clicks.buffered", depth, "{click}", "Click events waiting in memory to be written to the stream");
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Shortener.Api;
 using Shortener.Api.Auth;
+using Shortener.Api.Faults;
 using Shortener.Api.Links;
 using Shortener.Api.Redirects;
 using Shortener.ServiceDefaults;
@@ -12,10 +13,12 @@ builder.AddPostgres();
 // Without Redis the API still redirects (from PostgreSQL): Degraded, not unready.
 builder.AddRedis(failureStatus: HealthStatus.Degraded);
 builder.AddApiServices();
+builder.AddFaultInjection();
 
 var app = builder.Build();
 
 app.UseApiPipeline();
+app.UseFaultInjection();
 app.MapDefaultEndpoints();
 app.MapApiKeysApi();
 app.MapLinksApi();

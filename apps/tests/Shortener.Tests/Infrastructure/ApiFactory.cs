@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 
 namespace Shortener.Tests.Infrastructure;
 
@@ -17,8 +18,11 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     public const string BootstrapKey = "sk_test_bootstrap_key_0123456789abcdef0123456789";
     private readonly Dictionary<string, string?> _settings;
 
-    public ApiFactory(string postgres, string redis, IDictionary<string, string?>? settings = null)
+    private readonly Action<IServiceCollection>? _testServices;
+
+    public ApiFactory(string postgres, string redis, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? testServices = null)
     {
+        _testServices = testServices;
         _settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:postgres"] = postgres,
@@ -36,6 +40,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Testing");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        if (_testServices is not null) builder.ConfigureTestServices(_testServices);
     }
 
     /// <summary>Where Kestrel listens (a free port chosen at start).</summary>

@@ -1,0 +1,131 @@
+extern alias worker;
+
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Trace;
+using Shortener.Contracts;
+using Shortener.Tests.Api;
+using Shortener.Tests.Infrastructure;
+using Shortener.Tests.Worker;
+using StackExchange.Redis;
+
+namespace Shortener.Tests.Observability;
+
+/// <summary>One redirect, followed through its spans, the click stream, the worker's batch span, metrics and logs.</summary>
+public sealed class TelemetryTests : IAsyncLifetime
+{
+    private readonly List<Activity> _spans = [];
+    private readonly List<LogRecord> _logs = [];
+    private WorkerTestKit _kit = null!;
+    private ApiFactory _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        _kit = await WorkerTestKit.CreateAsync(nameof(TelemetryTests));
+        _api = new ApiFactory(_kit.Postgres, _kit.Redis.ConnectionString, testServices: services =>
+        {
+            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(_spans));
+            services.ConfigureOpenTelemetryLoggerProvider(logging => logging.AddInMemoryExporter(_logs));
+        });
+        await LocalProcess.WaitUntilAsync(async () => (await _api.Client().GetAsync("/api/links?limit=1")).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(30), "the bootstrap key");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _kit.DisposeAsync();
+    }
+
+    private Activity[] Spans()
+    {
+        lock (_spans) return [.. _spans];
+    }
+
+    [Fact]
+    public async Task ARedirectIsTracedThroughCacheDatabaseStreamAndWorker()
+    {
+        var client = _api.Client();
+        var code = (await (await client.CreateLinkAsync(new { url = "https://example.com/traced" })).ReadJsonAsync()).GetProperty("code").GetString()!;
+        Assert.Equal(HttpStatusCode.Found, (await client.GetAsync("/" + code)).StatusCode);
+
+        Activity server = null!;
+        await LocalProcess.WaitUntilAsync(() =>
+        {
+            server = Spans().LastOrDefault(s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.route") == "/{code}")!;
+            return Task.FromResult(server is not null);
+        }, TimeSpan.FromSeconds(5), "the redirect's server span");
+
+        var trace = Spans().Where(s => s.TraceId == server.TraceId).ToList();
+        var lookup = Assert.Single(trace, s => s.DisplayName == "link-cache lookup");
+        Assert.Equal(server.SpanId, lookup.ParentSpanId);
+        Assert.Equal("postgresql", lookup.GetTagItem("shortener.cache.tier"));
+        Assert.Contains(trace, s => s.Source.Name == "Npgsql" && s.ParentSpanId == lookup.SpanId);
+
+        // The click event carries the redirect's trace context...
+        StreamEntry entry = default;
+        await LocalProcess.WaitUntilAsync(async () =>
+        {
+            entry = (await _kit.Db.StreamRangeAsync(ClickStream.Key)).FirstOrDefault(e => e[ClickStream.FieldCode] == code);
+            return !entry.IsNull;
+        }, TimeSpan.FromSeconds(5), "the click event");
+        Assert.Contains(server.TraceId.ToHexString(), entry[ClickStream.FieldTraceParent].ToString());
+        Assert.Contains(Spans(), s => s.DisplayName == "click-stream publish" && s.Kind == ActivityKind.Producer);
+
+        // ...and the worker's batch span links back to it.
+        var batches = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == worker::Shortener.Worker.ClickAggregator.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { lock (batches) batches.Add(activity); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var aggregator = _kit.Aggregator(WorkerTestKit.FastOptions());
+        await aggregator.StartAsync(CancellationToken.None);
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(10));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        lock (batches)
+        {
+            Assert.Contains(batches, b => b.Kind == ActivityKind.Consumer && b.Links.Any(l => l.Context.TraceId == server.TraceId));
+        }
+    }
+
+    [Fact]
+    public async Task MetricsHaveTheSloBucketAndTraceExemplars()
+    {
+        var client = _api.Client();
+        for (var i = 0; i < 20; i++) await client.GetAsync("/unknown-code-" + i);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/openmetrics-text"));
+        var metrics = await (await client.SendAsync(request)).Content.ReadAsStringAsync();
+
+        var bucket = metrics.Split('\n').First(l => l.StartsWith("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal)
+            && l.Contains("http_route=\"/{code}\"", StringComparison.Ordinal) && l.Contains("le=\"0.3\"", StringComparison.Ordinal));
+        Assert.NotNull(bucket);
+        Assert.Matches("trace_id=\"[0-9a-f]{32}\"", metrics);
+    }
+
+    [Fact]
+    public async Task LogsWrittenDuringARequestCarryItsTraceId()
+    {
+        var client = fixtureClient();
+        // An invalid key is logged by the authentication handler, inside the request's trace.
+        client.DefaultRequestHeaders.Add("X-Api-Key", "sk_invalid");
+        await client.GetAsync("/api/links");
+
+        await LocalProcess.WaitUntilAsync(() =>
+        {
+            lock (_logs) return Task.FromResult(_logs.Any(l => l.TraceId != default));
+        }, TimeSpan.FromSeconds(5), "a log record with a trace id");
+        var server = Spans().Last(s => s.Kind == ActivityKind.Server && (string?)s.GetTagItem("http.route") == "/api/links/");
+        lock (_logs) Assert.Contains(_logs, l => l.TraceId == server.TraceId);
+
+        HttpClient fixtureClient() => _api.Client(apiKey: null);
+    }
+}
