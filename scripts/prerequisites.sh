@@ -12,10 +12,14 @@ have redis-server || missing+=(redis-server)
 have redis-cli || missing+=(redis-tools)
 have setpriv || missing+=(util-linux)
 have curl || missing+=(curl)
+# Prometheus, Alertmanager and the exporters: started by `make run`, checked by `make test`.
+have prometheus || missing+=(prometheus)
+have prometheus-alertmanager || missing+=(prometheus-alertmanager)
+for exporter in prometheus-node-exporter prometheus-blackbox-exporter prometheus-redis-exporter prometheus-postgres-exporter; do
+  have "$exporter" || missing+=("$exporter")
+done
 if [ "$purpose" = test ]; then
-  # Offline checks of the observability and deployment configs.
-  have promtool || missing+=(prometheus)
-  have amtool || missing+=(prometheus-alertmanager)
+  # Offline checks of the deployment configs.
   have yamllint || missing+=(yamllint)
   have shellcheck || missing+=(shellcheck)
   if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] || ! have npm; then

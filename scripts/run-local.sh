@@ -15,7 +15,10 @@ cat <<INFO
   API            http://127.0.0.1:${api_port}          (OpenAPI: /openapi/v1.json, UI: /scalar)
   Worker         http://127.0.0.1:${worker_port}/lag
   Health         http://127.0.0.1:${api_port}/healthz   /readyz   /livez   /version   /metrics
-  Dashboard      http://127.0.0.1:18888          (login link printed below by Aspire)
+  Dashboard      http://127.0.0.1:18888          (Aspire: traces, logs, metrics; login link printed below)
+  Prometheus     http://127.0.0.1:9090           (alerts: /alerts)    Alertmanager http://127.0.0.1:9093
+  Exporters      node :9100  blackbox :9115  redis :9121  postgres :9187
+  Faults         make chaos FAULT=errors RATE=0.3 FOR=5m    make chaos FAULT=clear
   PostgreSQL     127.0.0.1:55432 (user postgres, database shortener)   Redis 127.0.0.1:56379
   Data           ${root}/.data   (kept across runs; make clean-data wipes it)
   Admin API key  ${root}/.data/bootstrap-api-key
@@ -23,20 +26,24 @@ cat <<INFO
 
 INFO
 
-dotnet run --no-build --project apps/src/Shortener.AppHost --launch-profile http -- \
-  "Local:ApiPort=${api_port}" "Local:WorkerPort=${worker_port}" &
+# The AppHost binary itself (not `dotnet run`, which does not pass signals on): the http launch
+# profile's settings, then Ctrl-C/SIGTERM become one SIGTERM to the AppHost, which stops everything.
+export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPNETCORE_URLS=http://127.0.0.1:18888 \
+  ASPIRE_ALLOW_UNSECURED_TRANSPORT=true ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:18889 \
+  ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:18890
+apphost_bin=apps/src/Shortener.AppHost/bin/Debug/net10.0/Shortener.AppHost
+"$apphost_bin" "Local:ApiPort=${api_port}" "Local:WorkerPort=${worker_port}" &
 apphost=$!
 
-stop() {
-  trap - INT TERM
-  kill -TERM "$apphost" 2>/dev/null || true
-}
+stop() { kill -TERM "$apphost" 2>/dev/null || true; }
 trap stop INT TERM
-wait "$apphost" || true
+# `wait` returns early when a trapped signal arrives; keep waiting until the AppHost has exited.
+while kill -0 "$apphost" 2>/dev/null; do wait "$apphost" || true; done
+trap - INT TERM
 
 # Aspire's orchestrator (DCP) stops the processes it started in the background after the AppHost exits.
 # Wait for it, then make sure nothing of ours is left behind.
-ours() { pgrep -f -- "$root/.data|$root/apps/src/Shortener\.|aspire.hosting.orchestration.*dcp" || true; }
+ours() { pgrep -f -- "$root/.data|$root/apps/src/Shortener\.|redis-server 127.0.0.1:56379|listen-address[= ]127.0.0.1:91(00|15|21|87)" || true; }
 for _ in $(seq 1 45); do
   [ -z "$(ours)" ] && break
   sleep 1

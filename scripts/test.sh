@@ -2,7 +2,8 @@
 # `make test`: every suite, then one summary line ("N passed, N failed").
 #   1. the .NET tests (xunit) against real PostgreSQL and Redis processes;
 #   2. the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
-#   3. the compose/Traefik/telemetry configs (schema lint and policy tests).
+#   3. the Grafana dashboards (structure, links, PromQL parsed by promtool);
+#   4. the compose/Traefik/telemetry configs (schema lint and policy tests).
 # Extra arguments go to `dotnet test` (e.g. --filter Name~Redirect).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,11 @@ echo; echo "== Observability configs"
 scripts/check-observability.sh 2>&1 | tee "$work/observability.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("observability checks")
 count "observability checks" "$work/observability.log"
+
+echo; echo "== Grafana dashboards (offline: structure, links, every PromQL expression parsed)"
+scripts/check-dashboards.sh 2>&1 | tee "$work/dashboards.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("dashboard checks")
+count "dashboard checks" "$work/dashboards.log"
 
 echo; echo "== Deployment configs"
 scripts/check-deploy.sh 2>&1 | tee "$work/deploy.log"

@@ -6,12 +6,14 @@
       windows, one file per SLO: DIR/slo-<name>.yml (default DIR: observability/prometheus/rules).
       The committed files must be byte-identical to this output (scripts/check-observability.sh).
 
-  generate.py gameday --out DIR [--scale 60] [--scrape-interval 2s]
+  generate.py gameday --out DIR [--scale 60] [--scrape-interval 2s] [--port 8080=PORT ...]
       A complete Prometheus directory for an automated game day, from the same sources:
         DIR/prometheus.yml  symlink to observability/prometheus/prometheus.yml (the one config)
         DIR/rules/          SLO rules and symptoms.yml with every window and `for` divided by
                             --scale, each group evaluated every --scrape-interval
-        DIR/targets/        the local targets, scraped every --scrape-interval
+        DIR/targets/        the local targets, scraped every --scrape-interval; --port OLD=NEW
+                            moves every 127.0.0.1:OLD of targets/local to 127.0.0.1:NEW (a game
+                            day on free ports, beside a `make run` or another game day)
       Run it with: prometheus --config.file=DIR/prometheus.yml ...
       2 s, not 1 s: the scrape timeout cannot exceed the interval, and postgres_exporter takes
       about 1.5 s to answer while its database is down (it would look like TargetDown instead of
@@ -261,6 +263,31 @@ def scale_symptoms(text, scaling, eval_interval):
     return header + "".join(out)
 
 
+_LOOPBACK_PORT = re.compile(r"\b127\.0\.0\.1:(\d+)\b")
+
+
+def parse_port_map(pairs):
+    """["8080=41001", ...] -> {8080: 41001}."""
+    ports = {}
+    for pair in pairs or []:
+        match = re.fullmatch(r"(\d{1,5})=(\d{1,5})", pair)
+        if not match or not all(0 < int(p) < 65536 for p in match.groups()):
+            raise SystemExit(f"--port expects OLD=NEW (two TCP ports), not {pair!r}")
+        ports[int(match.group(1))] = int(match.group(2))
+    return ports
+
+
+def move_ports(text, ports, used):
+    def replace(match):
+        port = int(match.group(1))
+        if port not in ports:
+            return match.group(0)
+        used.add(port)
+        return f"127.0.0.1:{ports[port]}"
+
+    return _LOOPBACK_PORT.sub(replace, text)
+
+
 def fast_targets(text, scrape_interval):
     """Adds per-target scrape interval/timeout labels (honoured by Prometheus since 2.30)."""
     out, groups, labelled = [], text.count("- targets:"), 0
@@ -276,7 +303,8 @@ def fast_targets(text, scrape_interval):
     return "".join(out)
 
 
-def render_gameday(spec, out_dir, factor, scrape_interval):
+def render_gameday(spec, out_dir, factor, scrape_interval, ports=None):
+    ports, used = ports or {}, set()
     scaling = Scaling(factor, scrape_interval)
     rules, targets = out_dir / "rules", out_dir / "targets"
     for directory in (rules, targets):
@@ -288,7 +316,11 @@ def render_gameday(spec, out_dir, factor, scrape_interval):
         if not source.name.startswith("slo-"):
             write(rules / source.name, scale_symptoms(source.read_text(encoding="utf-8"), scaling, scrape_interval))
     for source in sorted((PROMETHEUS_DIR / "targets" / "local").glob("*.yml")):
-        write(targets / source.name, fast_targets(source.read_text(encoding="utf-8"), scrape_interval))
+        text = move_ports(source.read_text(encoding="utf-8"), ports, used)
+        write(targets / source.name, fast_targets(text, scrape_interval))
+    if set(ports) - used:
+        unknown = ", ".join(str(p) for p in sorted(set(ports) - used))
+        raise SystemExit(f"--port: no target in targets/local uses 127.0.0.1:{unknown}")
     config = out_dir / "prometheus.yml"
     if config.is_symlink() or config.exists():
         config.unlink()
@@ -301,6 +333,8 @@ def main(argv):
     parser.add_argument("--out", type=Path, help="output directory")
     parser.add_argument("--scale", type=float, default=60, help="gameday: divide every window by this (default 60)")
     parser.add_argument("--scrape-interval", default="2s", help="gameday: scrape and evaluation interval (default 2s)")
+    parser.add_argument("--port", action="append", metavar="OLD=NEW",
+                        help="gameday: scrape 127.0.0.1:NEW wherever targets/local says 127.0.0.1:OLD (repeatable)")
     args = parser.parse_args(argv)
     spec = json.loads(SOURCE.read_text(encoding="utf-8"))
 
@@ -312,7 +346,7 @@ def main(argv):
         if args.scale < 1:
             parser.error("--scale must be at least 1")
         parse_duration(args.scrape_interval)
-        render_gameday(spec, args.out, args.scale, args.scrape_interval)
+        render_gameday(spec, args.out, args.scale, args.scrape_interval, parse_port_map(args.port))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
     .WithEnvironment("ConnectionStrings__redis", redisConnection)
     .WithEnvironment("Auth__BootstrapApiKeyFile", bootstrapKeyFile)
     .WithEnvironment("Shutdown__DrainDelay", "00:00:01")
+    // Game days and `make chaos` drive the local API; never on by default elsewhere.
+    .WithEnvironment("Faults__Enabled", "true")
     .WaitFor(redis)
     .WaitForCompletion(migrator);
 
@@ -56,7 +58,60 @@ builder.AddProject<Projects.Shortener_Worker>("worker", launchProfileName: null)
     .WaitFor(redis)
     .WaitForCompletion(migrator);
 
+if (local.GetValue("Observability", true))
+{
+    AddLocalObservability(builder, repoRoot, dataDir, postgresPort, redisPort);
+}
+
 builder.Build().Run();
+
+// Prometheus, Alertmanager and the exporters from Debian's packages, as local processes reading the
+// same observability/ files as Docker Compose; only the targets directory differs (local, on loopback).
+static void AddLocalObservability(IDistributedApplicationBuilder builder, string repoRoot, string dataDir, int postgresPort, int redisPort)
+{
+    var observability = Path.Combine(repoRoot, "observability");
+    var prometheusDir = Path.Combine(dataDir, "prometheus");
+    Directory.CreateDirectory(prometheusDir);
+    Link(Path.Combine(prometheusDir, "prometheus.yml"), Path.Combine(observability, "prometheus", "prometheus.yml"));
+    Link(Path.Combine(prometheusDir, "rules"), Path.Combine(observability, "prometheus", "rules"));
+    Link(Path.Combine(prometheusDir, "targets"), Path.Combine(observability, "prometheus", "targets", "local"));
+
+    var alertmanagerDir = Path.Combine(dataDir, "alertmanager");
+    Directory.CreateDirectory(alertmanagerDir);
+    RenderLocalAlertmanagerConfig(Path.Combine(observability, "alertmanager", "render-local.sh"), Path.Combine(alertmanagerDir, "alertmanager.yml"));
+
+    builder.AddExecutable("prometheus", "prometheus", prometheusDir,
+        "--config.file=" + Path.Combine(prometheusDir, "prometheus.yml"), "--storage.tsdb.path=" + Path.Combine(prometheusDir, "data"),
+        "--storage.tsdb.retention.time=31d", "--web.listen-address=127.0.0.1:9090", "--web.enable-lifecycle");
+    builder.AddExecutable("alertmanager", "prometheus-alertmanager", alertmanagerDir,
+        "--config.file=" + Path.Combine(alertmanagerDir, "alertmanager.yml"), "--storage.path=" + Path.Combine(alertmanagerDir, "data"),
+        "--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=", "--web.external-url=http://127.0.0.1:9093");
+    builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=127.0.0.1:9100");
+    builder.AddExecutable("blackbox-exporter", "prometheus-blackbox-exporter", dataDir,
+        "--config.file=/etc/prometheus/blackbox.yml", "--web.listen-address=127.0.0.1:9115");
+    builder.AddExecutable("redis-exporter", "prometheus-redis-exporter", dataDir,
+"-redis.addr", "redis://127.0.0.1:" + redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-web.listen-address", "127.0.0.1:9121");
+    builder.AddExecutable("postgres-exporter", "prometheus-postgres-exporter", dataDir, "--web.listen-address=127.0.0.1:9187")
+        .WithEnvironment("DATA_SOURCE_NAME", "postgresql://postgres@127.0.0.1:" + postgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/shortener?sslmode=disable");
+}
+
+static void Link(string path, string target)
+{
+    if (Directory.Exists(path) || File.Exists(path)) File.Delete(path);
+    File.CreateSymbolicLink(path, target);
+}
+
+static void RenderLocalAlertmanagerConfig(string script, string output)
+{
+    using var render = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", [script])
+    {
+        RedirectStandardOutput = true,
+    }) ?? throw new InvalidOperationException("Could not run " + script);
+    var config = render.StandardOutput.ReadToEnd();
+    render.WaitForExit();
+    if (render.ExitCode != 0) throw new InvalidOperationException($"{script} failed with exit code {render.ExitCode}");
+    File.WriteAllText(output, config);
+}
 
 static string FindRepoRoot(string start)
 {

@@ -33,6 +33,8 @@ public sealed class AppHostTests
                 $"Local:RedisPort={FreePort()}",
                 $"Local:ApiPort={apiPort}",
                 $"Local:WorkerPort={FreePort()}",
+                // Prometheus and the exporters use fixed local ports; they have their own checks.
+                "Local:Observability=false",
             ]);
             await using var app = await builder.BuildAsync();
             using var cts = new CancellationTokenSource(s_startTimeout);
