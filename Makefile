@@ -30,6 +30,11 @@ test: ## Build and run every test against real PostgreSQL and Redis processes
 	@scripts/prerequisites.sh test
 	@scripts/test.sh
 
+.PHONY: image-test
+image-test: ## Build apps/Dockerfile with podman on local base images, then run and check the images (root)
+	@scripts/prerequisites.sh image-test
+	@scripts/image-test.sh
+
 .PHONY: chaos
 chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 FOR=5m [ROUTE=/{code}] (latency: MS=500; cpu; clear)
 	@case "$(FAULT)" in \

@@ -28,6 +28,13 @@ if [ "$purpose" = test ]; then
   fi
 fi
 
+if [ "$purpose" = test ] || [ "$purpose" = image-test ]; then
+  # Container image test: podman (with runc) builds and runs apps/Dockerfile; debootstrap builds the base.
+  have podman || missing+=(podman)
+  have runc || missing+=(runc)
+  have debootstrap || missing+=(debootstrap)
+fi
+
 if ! have dotnet; then
   echo "The .NET 10 SDK is required: https://learn.microsoft.com/dotnet/core/install/linux" >&2
   exit 1

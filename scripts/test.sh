@@ -3,7 +3,8 @@
 #   1. the .NET tests (xunit) against real PostgreSQL and Redis processes;
 #   2. the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
 #   3. the Grafana dashboards (structure, links, PromQL parsed by promtool);
-#   4. the compose/Traefik/telemetry configs (schema lint and policy tests).
+#   4. the compose/Traefik/telemetry configs (schema lint and policy tests);
+#   5. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
 # Extra arguments go to `dotnet test` (e.g. --filter Name~Redirect).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,11 @@ echo; echo "== Deployment configs"
 scripts/check-deploy.sh 2>&1 | tee "$work/deploy.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("deployment checks")
 count "deployment checks" "$work/deploy.log"
+
+echo; echo "== Container images (podman builds apps/Dockerfile on local bases, then runs them)"
+scripts/image-test.sh 2>&1 | tee "$work/image.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("image test")
+count "image test" "$work/image.log"
 
 echo
 [ ${#broken[@]} -eq 0 ] || echo "Failed suites: ${broken[*]}"
