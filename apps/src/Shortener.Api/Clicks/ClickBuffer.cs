@@ -33,7 +33,7 @@ public sealed class ClickBuffer
 
     public int Count => _channel.Reader.Count;
 
-    public void Record(string code, DateTimeOffset now, StringValues referer, StringValues userAgent)
+    public void Record(string code, DateTimeOffset now, StringValues referer, StringValues userAgent, Activity? activity)
     {
         var click = new ClickEvent(
             Guid.CreateVersion7(now),
@@ -41,7 +41,7 @@ public sealed class ClickBuffer
             now,
             ReferrerHost(referer),
             UserAgentFamily.Of(userAgent),
-            TraceParent(Activity.Current));
+            TraceParent(activity ?? Activity.Current));
         if (_channel.Writer.TryWrite(click)) _metrics.ClickEnqueued();
         else _metrics.ClickDropped();
     }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Shortener.Api.Auth;
 using Shortener.Api.Clicks;
@@ -43,7 +44,9 @@ public static class RedirectEndpoint
                 detail: target.Deleted ? "This link was deleted." : "This link has expired.");
         }
 
-        clicks.Record(code, now, http.Request.Headers.Referer, http.Request.Headers.UserAgent);
+        // The request's own activity (not Activity.Current, which instrumentation may have moved on).
+        var activity = http.Features.Get<IHttpActivityFeature>()?.Activity;
+        clicks.Record(code, now, http.Request.Headers.Referer, http.Request.Headers.UserAgent, activity);
         metrics.Redirect(RedirectOutcome.Redirected, tier);
         return TypedResults.Redirect(target.Url!, permanent: target.Permanent);
     }
