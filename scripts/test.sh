@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every suite, then one summary line ("N passed, N failed").
 #   1. the .NET tests (xunit) against real PostgreSQL and Redis processes;
-#   2. the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
+#   2. the game day: faults injected into a local stack, alerts asserted on Alertmanager's API;
+#      the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
 #   3. the Grafana dashboards (structure, links, PromQL parsed by promtool);
 #   4. the compose/Traefik/telemetry configs (schema lint and policy tests);
 #   5. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
@@ -41,6 +42,11 @@ if dotnet build apps/Shortener.slnx -nologo -v quiet -p:GIT_SHA="$(git rev-parse
 else
   broken+=(".NET build")
 fi
+
+echo; echo "== Game day (faults injected into a local stack; alerts asserted on Alertmanager's API)"
+scripts/gameday.sh 2>&1 | tee "$work/gameday.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("game day")
+count "game day" "$work/gameday.log"
 
 echo; echo "== Observability configs"
 scripts/check-observability.sh 2>&1 | tee "$work/observability.log"
