@@ -76,6 +76,10 @@ public sealed class RedirectCacheTests : IAsyncLifetime
     {
         var code = await CreateAsync(_replicaA.Client());
         await _replicaA.Client().GetAsync("/" + code);
+        // Replica A fills the shared tier fire-and-forget, off the request path: wait for it.
+        var db = (await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString)).GetDatabase();
+        await LocalProcess.WaitUntilAsync(async () => (await db.StringGetAsync(LinkCache.RedisKey(code))).HasValue,
+            TimeSpan.FromSeconds(5), "replica A to fill the Redis tier");
 
         var cache = _replicaB.Services.GetRequiredService<LinkCache>();
         var (target, tier) = await cache.GetAsync(code, CancellationToken.None);

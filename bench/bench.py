@@ -1,0 +1,766 @@
+#!/usr/bin/env python3
+"""Load benchmark of the link shortener: isolated Release build, fresh PostgreSQL and Redis, wrk scenarios,
+baselines measured in the same run, worker drain rate, lag, instrumentation overhead and an RSS soak.
+
+Usage: scripts/bench.sh [--quick] [--keep] [--links N] [--duration S] [--soak S]
+Writes bench/results/<date>-<shortsha>[-quick].json and .md and prints the markdown to stdout.
+Every server listens on 127.0.0.1 on free ports; every process started here is stopped by PID on exit.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+LUA = os.path.join(BENCH, "lua")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+THREADS, CONNECTIONS = 2, 64
+
+started = []  # Popen objects we own, stopped in reverse order
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(name, cmd, env=None, cwd=None, logdir=None):
+    out = open(os.path.join(logdir, f"{name}.log"), "ab")
+    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    p.bench_name = name
+    started.append(p)
+    log(f"started {name} pid {p.pid}")
+    return p
+
+
+def stop(p, timeout=20):
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+        except ProcessLookupError:
+            pass
+    if p in started:
+        started.remove(p)
+
+
+def stop_all():
+    for p in reversed(list(started)):
+        try:
+            stop(p)
+        except Exception as e:  # keep stopping the others
+            log(f"stopping {getattr(p, 'bench_name', p.pid)}: {e}")
+
+
+def http_get(url, timeout=2.0, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def wait_http(url, proc, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.bench_name} exited with {proc.returncode} (see its log)")
+        try:
+            status, _ = http_get(url)
+            if status == 200:
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout.strip()
+
+
+def try_sh(cmd):
+    try:
+        return sh(cmd)
+    except Exception:
+        return "unknown"
+
+
+# ---------------------------------------------------------------- process sampling
+
+def proc_cpu_ticks(pid):
+    if isinstance(pid, PostgresGroup):
+        return pid.ticks()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+
+
+class PostgresGroup:
+    """The postmaster and its children (backends, checkpointer, ...): CPU summed over all of them."""
+
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
+        self.seen = {}
+
+    def pid(self):
+        with open(os.path.join(self.data_dir, "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def ticks(self):
+        root = self.pid()
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(d) == root or int(fields[1]) == root:
+                    self.seen[int(d)] = int(fields[11]) + int(fields[12])
+            except OSError:
+                pass  # exited: keep its last value (processes do not come back under the same pid this quickly)
+        return sum(self.seen.values())
+
+
+def proc_rss_mb(pid):
+    if isinstance(pid, PostgresGroup):
+        return 0.0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def system_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v[:8]), idle
+
+
+class Sampler:
+    """CPU% of watched processes over an interval, their RSS every `every` seconds, and whole-machine busy%."""
+
+    def __init__(self, pids, every=1.0, extra=None):
+        self.pids = {k: v for k, v in pids.items() if v}
+        self.every = every
+        self.extra = extra  # optional callable sampled every tick, e.g. worker lag
+        self.rss = {k: [] for k in self.pids}
+        self.extra_samples = []
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        self.t0 = time.time()
+        self.cpu0 = {k: proc_cpu_ticks(p) for k, p in self.pids.items()}
+        self.sys0 = system_ticks()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while True:
+            t = time.time() - self.t0
+            for k, p in self.pids.items():
+                try:
+                    self.rss[k].append((t, proc_rss_mb(p)))
+                except OSError:
+                    pass
+            if self.extra:
+                try:
+                    self.extra_samples.append((t, self.extra()))
+                except Exception:
+                    pass
+            if self._stop.wait(self.every):
+                return
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join()
+        elapsed = time.time() - self.t0
+        total1, idle1 = system_ticks()
+        total0, idle0 = self.sys0
+        self.result = {"elapsed_s": round(elapsed, 2),
+                       "system_busy_pct": round(100.0 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)}
+        for k, p in self.pids.items():
+            try:
+                cpu = (proc_cpu_ticks(p) - self.cpu0[k]) / CLK_TCK / elapsed * 100
+            except OSError:
+                cpu = None
+            rss = [r for _, r in self.rss[k] if r]
+            self.result[f"{k}_cpu_pct"] = round(cpu, 1) if cpu is not None else None
+            self.result[f"{k}_rss_mb_max"] = round(max(rss), 1) if rss else None
+            self.result[f"{k}_rss_mb_last"] = round(rss[-1], 1) if rss else None
+        return False
+
+
+def slope_per_min(points):
+    """Least-squares slope of (seconds, value) points, per minute."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mx = sum(t for t, _ in points) / n
+    my = sum(v for _, v in points) / n
+    sxx = sum((t - mx) ** 2 for t, _ in points)
+    sxy = sum((t - mx) * (v - my) for t, v in points)
+    return (sxy / sxx) * 60 if sxx else 0.0
+
+
+# ---------------------------------------------------------------- wrk
+
+def run_wrk(name, url, script, duration, env_extra, pids, every=1.0, extra=None, connections=CONNECTIONS):
+    env = dict(os.environ, BENCH_LUA_DIR=LUA, BENCH_THREADS=str(THREADS), **env_extra)
+    cmd = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
+           "-s", os.path.join(LUA, script), url]
+    with Sampler(pids, every=every, extra=extra) as s:
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate()
+        # wrk's own CPU (rusage of the reaped child) is in resource.getrusage(RUSAGE_CHILDREN); take the delta.
+    if p.returncode != 0:
+        raise RuntimeError(f"wrk {name} failed ({p.returncode}): {err}\n{out}")
+    m = re.search(r"^BENCH_JSON (.*)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"wrk {name}: no JSON in output:\n{out}\n{err}")
+    w = json.loads(m.group(1))
+    secs = w["duration_us"] / 1e6
+    r = {
+        "scenario": name,
+        "duration_s": round(secs, 2),
+        "requests": w["requests"],
+        "rps": round(w["requests"] / secs, 1) if secs else 0,
+        "p50_ms": w["lat_p50_us"] / 1000, "p90_ms": w["lat_p90_us"] / 1000,
+        "p99_ms": w["lat_p99_us"] / 1000, "p999_ms": w["lat_p999_us"] / 1000, "max_ms": w["lat_max_us"] / 1000,
+        "mean_ms": round(w["lat_mean_us"] / 1000, 3),
+        "non_2xx_3xx": w["errors_status"],
+        "socket_errors": w["errors_connect"] + w["errors_read"] + w["errors_write"] + w["errors_timeout"],
+    }
+    r.update(s.result)
+    r["_rss_samples"] = s.rss
+    r["_extra_samples"] = s.extra_samples
+    log(f"{name}: {r['rps']:.0f} rps p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms, "
+        f"non-2xx/3xx {r['non_2xx_3xx']}, api cpu {r.get('api_cpu_pct')}%, busy {r['system_busy_pct']}%")
+    return r
+
+
+def prewarm(base, env_extra, limit=300):
+    """Requests every warm code once: each wrk thread prints PREWARM_DONE after its share, then wrk gets SIGINT
+    (which ends its sleep early and still runs done())."""
+    env = dict(os.environ, BENCH_LUA_DIR=LUA, BENCH_THREADS=str(THREADS), **env_extra)
+    p = subprocess.Popen(["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{limit}s", "--timeout", "5s",
+                          "-s", os.path.join(LUA, "prewarm.lua"), base], env=env, stdout=subprocess.PIPE, text=True)
+    finished, lines = 0, []
+    for line in p.stdout:
+        lines.append(line)
+        if line.startswith("PREWARM_DONE"):
+            finished += 1
+            if finished == THREADS:
+                p.send_signal(signal.SIGINT)
+    p.wait()
+    m = [l for l in lines if l.startswith("BENCH_JSON ")]
+    if not m:
+        raise RuntimeError("prewarm: no JSON from wrk:\n" + "".join(lines))
+    return json.loads(m[0][len("BENCH_JSON "):])
+
+
+def public(r):
+    return {k: v for k, v in r.items() if not k.startswith("_")}
+
+
+# ---------------------------------------------------------------- build, databases, seeding
+
+def source_hash():
+    h = hashlib.sha256()
+    src = os.path.join(ROOT, "apps")
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if d not in ("bin", "obj", "node_modules"))
+        for fn in sorted(filenames):
+            p = os.path.join(dirpath, fn)
+            h.update(os.path.relpath(p, src).encode())
+            with open(p, "rb") as f:
+                h.update(f.read())
+    for fn in ("global.json", "Directory.Build.props", "Directory.Packages.props"):
+        for base in (ROOT, src):
+            p = os.path.join(base, fn)
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    h.update(f.read())
+    return h.hexdigest()
+
+
+def build(build_dir, git_sha):
+    """Release publish of the API, worker and migrator into build_dir (reused while the sources are unchanged)."""
+    os.makedirs(build_dir, exist_ok=True)
+    stamp = os.path.join(build_dir, "source.sha256")
+    digest = source_hash()
+    t0 = time.time()
+    if os.path.exists(stamp) and open(stamp).read() == digest and all(
+            os.path.exists(os.path.join(build_dir, p, f"Shortener.{p}.dll")) for p in ("Api", "Worker", "Migrations")):
+        log(f"Release build up to date in {build_dir}")
+        return 0.0, True
+    for p in ("Api", "Worker", "Migrations"):
+        log(f"dotnet publish Shortener.{p} -c Release")
+        subprocess.run(["dotnet", "publish", os.path.join(ROOT, "apps", "src", f"Shortener.{p}", f"Shortener.{p}.csproj"),
+                        "-c", "Release", "--nologo", "-v", "quiet", "--artifacts-path", os.path.join(build_dir, "artifacts"),
+                        "-o", os.path.join(build_dir, p), f"-p:GIT_SHA={git_sha}"], check=True,
+                       stdout=subprocess.DEVNULL)
+    with open(stamp, "w") as f:
+        f.write(digest)
+    return round(time.time() - t0, 1), False
+
+
+def psql(pg, sql, db="shortener"):
+    return sh(["psql", "-h", "127.0.0.1", "-p", str(pg), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1",
+               "-qAtX", "-c", sql])
+
+
+def seed_links(pg, n):
+    """COPY n links k00000000 ... (sequential codes) through psql's COPY FROM STDIN."""
+    t0 = time.time()
+    p = subprocess.Popen(["psql", "-h", "127.0.0.1", "-p", str(pg), "-U", "postgres", "-d", "shortener",
+                          "-v", "ON_ERROR_STOP=1", "-qX", "-c", "COPY links (code, target_url) FROM STDIN"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunk = 100_000
+    for start_i in range(0, n, chunk):
+        lines = "".join(f"k{i:08d}\thttps://example.com/articles/{i}\n" for i in range(start_i, min(n, start_i + chunk)))
+        p.stdin.write(lines.encode())
+    p.stdin.close()
+    err = p.stderr.read().decode()
+    if p.wait() != 0:
+        raise RuntimeError(f"COPY failed: {err}")
+    copy_s = time.time() - t0
+    t1 = time.time()
+    psql(pg, "VACUUM (ANALYZE) links")
+    vacuum_s = time.time() - t1
+    size = psql(pg, "SELECT pg_size_pretty(pg_total_relation_size('links'))")
+    return {"links": n, "copy_s": round(copy_s, 1), "rows_per_s": round(n / copy_s), "vacuum_analyze_s": round(vacuum_s, 1),
+            "table_size": size}
+
+
+def prefill_clicks(redis_port, n, codes):
+    """XADD n click events (the ClickEvent wire format) into the clicks stream with redis-cli --pipe."""
+    t0 = time.time()
+    p = subprocess.Popen(["redis-cli", "-h", "127.0.0.1", "-p", str(redis_port), "--pipe"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def bulk(s):
+        return f"${len(s)}\r\n{s}\r\n"
+
+    now_ms = int(time.time() * 1000)
+    rnd = secrets.SystemRandom()
+    head = "*11\r\n" + bulk("XADD") + bulk("clicks") + bulk("*")
+    chunk = 50_000
+    for start_i in range(0, n, chunk):
+        parts = []
+        for i in range(start_i, min(n, start_i + chunk)):
+            parts.append(head + bulk("id") + bulk(uuid.uuid4().hex) + bulk("code") + bulk(f"k{rnd.randrange(codes):08d}")
+                         + bulk("ts") + bulk(str(now_ms - (n - i))) + bulk("ua") + bulk("firefox"))
+        p.stdin.write("".join(parts).encode())
+    p.stdin.close()
+    out = p.stdout.read().decode()
+    if p.wait() != 0 or "errors: 0" not in out:
+        raise RuntimeError(f"redis-cli --pipe: {out}")
+    return round(time.time() - t0, 1)
+
+
+def redis_cli(port, *args):
+    return sh(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args])
+
+
+# ---------------------------------------------------------------- main
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": try_sh(["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]),
+        "dotnet": try_sh(["dotnet", "--version"]),
+        "postgres": try_sh(["sh", "-c", "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/postgres --version"]),
+        "redis": try_sh(["redis-server", "--version"]),
+        "wrk": try_sh(["sh", "-c", "wrk -v 2>&1 | head -n1"]),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short scenarios, 1M links, 200k click events, 30 s soak (< 2 min once built)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data) after the run")
+    ap.add_argument("--links", type=int, help="links seeded for the cold redirect (default 10M, --quick 1M)")
+    ap.add_argument("--duration", type=int, help="seconds per scenario (default 15, --quick 5)")
+    ap.add_argument("--soak", type=int, help="seconds of the RSS soak (default 300, --quick 30)")
+    ap.add_argument("--clicks", type=int, help="click events pre-filled for the worker drain (default 1M, --quick 200k)")
+    args = ap.parse_args()
+
+    quick = args.quick
+    n_links = args.links or (1_000_000 if quick else 10_000_000)
+    duration = args.duration or (4 if quick else 15)
+    warmup = 2 if quick else 5
+    soak_s = args.soak or (30 if quick else 300)
+    n_clicks = args.clicks or (200_000 if quick else 1_000_000)
+    warm_codes = min(100_000, n_links)
+
+    for tool in ("wrk", "redis-server", "redis-cli", "redis-benchmark", "psql", "dotnet"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install wrk postgresql redis-server redis-tools (as root), and the .NET SDK")
+
+    git_sha = try_sh(["git", "-C", ROOT, "rev-parse", "HEAD"])
+    short_sha = git_sha[:7] if git_sha != "unknown" else "nogit"
+    dirty = try_sh(["git", "-C", ROOT, "status", "--porcelain", "--", "apps"]) not in ("", "unknown")
+    t_start = time.time()
+    work = tempfile.mkdtemp(prefix="shortener-bench-", dir="/tmp")
+    os.chmod(work, 0o755)  # PostgreSQL runs as "postgres" when we are root and must traverse it
+    logs = os.path.join(work, "logs")
+    os.makedirs(logs)
+    log(f"work dir {work}")
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    results = {"mode": "quick" if quick else "full", "git_sha": git_sha, "apps_dirty": dirty,
+               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "machine": machine(),
+               "settings": {"wrk": f"-t{THREADS} -c{CONNECTIONS}", "scenario_s": duration, "warmup_s": warmup,
+                            "links": n_links, "warm_codes": warm_codes, "click_events": n_clicks, "soak_s": soak_s,
+                            "postgres": "defaults of scripts/postgres.sh (fsync on, synchronous_commit on, shared_buffers 128MB)",
+                            "redis": "--save '' --appendonly no"}}
+    scenarios = {}
+    try:
+        build_dir = os.environ.get("BENCH_BUILD_DIR", "/tmp/shortener-bench-build")
+        build_s, cached = build(build_dir, git_sha)
+        results["build"] = {"dir": build_dir, "seconds": build_s, "cached": cached}
+
+        pg, rd = free_port(), free_port()
+        pg_proc = start("postgres", [os.path.join(ROOT, "scripts", "postgres.sh"), os.path.join(work, "pg"), str(pg)],
+                        logdir=logs)
+        rd_proc = start("redis", ["redis-server", "--port", str(rd), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no", "--dir", work], logdir=logs)
+        deadline = time.time() + 60
+        while True:
+            if pg_proc.poll() is not None:
+                raise RuntimeError("postgres exited (see logs/postgres.log)")
+            try:
+                psql(pg, "SELECT 1", db="postgres")
+                break
+            except subprocess.CalledProcessError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        pg_cs = f"Host=127.0.0.1;Port={pg};Username=postgres;Database=shortener"
+        base_env = dict(os.environ, ConnectionStrings__postgres=pg_cs, ConnectionStrings__redis=f"127.0.0.1:{rd}",
+                        DOTNET_CLI_TELEMETRY_OPTOUT="1", ASPNETCORE_ENVIRONMENT="Production",
+                        Logging__LogLevel__Default="Warning", Telemetry__Enabled="false",
+                        Shutdown__DrainDelay="00:00:00")
+        base_env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        log("migrating")
+        subprocess.run(["dotnet", os.path.join(build_dir, "Migrations", "Shortener.Migrations.dll")],
+                       env=dict(base_env, Migrations__CreateDatabase="true"), check=True,
+                       stdout=open(os.path.join(logs, "migrations.log"), "wb"), stderr=subprocess.STDOUT)
+        log(f"seeding {n_links:,} links with COPY")
+        results["seeding"] = seed_links(pg, n_links)
+        log(f"seeded: {results['seeding']}")
+
+        # Baseline 1: redis-benchmark GET at the same concurrency.
+        rb_n = 200_000 if quick else 1_000_000
+        out = sh(["redis-benchmark", "-h", "127.0.0.1", "-p", str(rd), "-t", "get", "-c", str(CONNECTIONS),
+                  "-n", str(rb_n), "-q"])
+        m = re.search(r"GET: ([\d.]+) requests per second(?:, p50=([\d.]+) msec)?", out)
+        scenarios["redis_benchmark_get"] = {"scenario": "redis_benchmark_get", "rps": float(m.group(1)),
+                                            "p50_ms": float(m.group(2)) if m.group(2) else None, "requests": rb_n}
+        log(f"redis-benchmark GET: {m.group(1)} rps")
+        redis_cli(rd, "DEL", "clicks")
+
+        api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+        lua_env = {"BENCH_KEY": api_key, "BENCH_CODES": str(warm_codes), "BENCH_CREATE_PCT": "5"}
+
+        def start_api(name, **settings):
+            port = free_port()
+            env = dict(base_env, ASPNETCORE_URLS=f"http://127.0.0.1:{port}", RateLimits__RedirectsPerSecond="0",
+                       RateLimits__ManagementPerMinute="0", Auth__BootstrapApiKey=api_key, **settings)
+            p = start(name, ["dotnet", os.path.join(build_dir, "Api", "Shortener.Api.dll")], env=env,
+                      cwd=os.path.join(build_dir, "Api"), logdir=logs)
+            wait_http(f"http://127.0.0.1:{port}/readyz", p)
+            return p, f"http://127.0.0.1:{port}"
+
+        def scenario(key, url, script, secs, pids, **kw):
+            r = run_wrk(key, url, script, secs, dict(lua_env, **kw.pop("env", {})), pids, **kw)
+            scenarios[key] = r
+            return r
+
+        # ---- main API: caches on, telemetry off
+        api, base = start_api("api")
+        pgg = PostgresGroup(os.path.join(work, "pg"))
+        pids = {"api": api.pid, "redis": rd_proc.pid, "postgres": pgg}
+        run_wrk("warmup", f"{base}/k00000000", "static.lua", warmup, lua_env, pids)
+        scenario("bare_livez", f"{base}/livez", "static.lua", duration, pids)
+        scenario("hot_redirect", f"{base}/k00000000", "static.lua", duration, pids)
+        t0 = time.time()
+        pre = prewarm(base, lua_env)
+        results["prewarm"] = {"codes": warm_codes, "seconds": round(time.time() - t0, 1), "requests": pre["requests"],
+                              "non_2xx_3xx": pre["errors_status"]}
+        log(f"prewarm: {results['prewarm']}")
+        scenario("warm_redirect", base, "redirect_random.lua", duration, pids)
+        scenario("create_link", base, "create.lua", duration, pids)
+        scenario("stats_read", base, "stats.lua", duration, pids)
+
+        # ---- worker drain: a pre-filled stream, then the worker starts
+        redis_cli(rd, "DEL", "clicks")
+        log(f"pre-filling {n_clicks:,} click events")
+        fill_s = prefill_clicks(rd, n_clicks, warm_codes)
+        wport = free_port()
+        wenv = dict(base_env, ASPNETCORE_URLS=f"http://127.0.0.1:{wport}")
+        worker = start("worker", ["dotnet", os.path.join(build_dir, "Worker", "Shortener.Worker.dll")], env=wenv,
+                       cwd=os.path.join(build_dir, "Worker"), logdir=logs)
+        lag_url = f"http://127.0.0.1:{wport}/lag"
+
+        def lag_total():
+            _, body = http_get(lag_url, timeout=2)
+            j = json.loads(body)
+            return j.get("total", j.get("pending", 0) + j.get("undelivered", 0))
+
+        t_worker = time.time()
+        samples = []
+        cpu0 = None
+        while time.time() - t_worker < 600:
+            if worker.poll() is not None:
+                raise RuntimeError("worker exited (see logs/worker.log)")
+            try:
+                total = lag_total()
+                if cpu0 is None:
+                    cpu0 = (proc_cpu_ticks(worker.pid), time.time())
+                samples.append((time.time(), total))
+                if total == 0:
+                    break
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        done_t = samples[-1][0]
+        # Rate from the first /lag answer (the worker is up) until the stream is empty; also start-to-empty.
+        first = samples[0]
+        drained = first[1]
+        span = max(1e-3, done_t - first[0])
+        worker_cpu = (proc_cpu_ticks(worker.pid) - cpu0[0]) / CLK_TCK / max(1e-3, time.time() - cpu0[1]) * 100 if cpu0 else None
+        counted = psql(pg, "SELECT coalesce(sum(clicks), 0) FROM link_clicks_daily")
+        results["worker_drain"] = {
+            "events": n_clicks, "prefill_s": fill_s, "batch_size": 2000,
+            "events_per_s": round(drained / span), "seconds_draining": round(span, 1),
+            "seconds_from_start_incl_startup": round(done_t - t_worker, 1),
+            "worker_cpu_pct": round(worker_cpu, 1) if worker_cpu is not None else None,
+            "worker_rss_mb": round(proc_rss_mb(worker.pid), 1), "clicks_counted_in_postgres": int(counted),
+            "drained_to_zero": samples[-1][1] == 0,
+        }
+        log(f"worker drain: {results['worker_drain']}")
+        drain_rate = results["worker_drain"]["events_per_s"] or 1
+
+        # ---- mixed with the worker running: lag sampled throughout
+        pids_w = dict(pids, worker=worker.pid)
+
+        def lag_after_load(r):
+            lags = [v for _, v in r["_extra_samples"]]
+            t1 = time.time()
+            to_zero = None
+            while time.time() - t1 < 60:
+                try:
+                    if lag_total() == 0:
+                        to_zero = round(time.time() - t1, 2)
+                        break
+                except (urllib.error.URLError, OSError, ValueError):
+                    pass
+                time.sleep(0.05)
+            r["lag_max_events"] = max(lags) if lags else None
+            r["lag_max_s_est"] = round(max(lags) / drain_rate, 3) if lags else None
+            r["lag_seconds_to_zero_after_load"] = to_zero
+
+        r = scenario("mixed_95_5", base, "mixed.lua", duration, pids_w, every=0.25, extra=lag_total)
+        lag_after_load(r)
+        log(f"mixed lag: max {r['lag_max_events']} events (~{r['lag_max_s_est']} s), to zero after load {r['lag_seconds_to_zero_after_load']} s")
+
+        # ---- RSS soak: mixed, RSS every 5 s
+        r = scenario("soak_mixed", base, "mixed.lua", soak_s, pids_w, every=5.0, extra=lag_total)
+        lag_after_load(r)
+        pts = r["_rss_samples"]["api"]
+        rss = [v for _, v in pts]
+        results["soak"] = {"seconds": soak_s, "samples": len(pts), "rss_first_mb": round(rss[0], 1),
+                           "rss_last_mb": round(rss[-1], 1), "rss_max_mb": round(max(rss), 1),
+                           "rss_slope_mb_per_min": round(slope_per_min(pts), 2),
+                           "rss_slope_mb_per_min_second_half": round(slope_per_min(pts[len(pts) // 2:]), 2),
+                           "worker_rss_first_mb": round(r["_rss_samples"]["worker"][0][1], 1),
+                           "worker_rss_last_mb": round(r["_rss_samples"]["worker"][-1][1], 1),
+                           "worker_rss_slope_mb_per_min": round(slope_per_min(r["_rss_samples"]["worker"]), 2),
+                           "rss_series_mb": [[round(t, 1), round(v, 1)] for t, v in pts]}
+        log(f"soak: {({k: v for k, v in results['soak'].items() if k != 'rss_series_mb'})}")
+        stop(worker)
+        stop(api)
+
+        # ---- instrumentation: hot redirect with telemetry on, then off again, back to back
+        api_t, base_t = start_api("api-telemetry", Telemetry__Enabled="true")
+        pt = {"api": api_t.pid, "redis": rd_proc.pid, "postgres": pgg}
+        run_wrk("warmup", f"{base_t}/k00000000", "static.lua", warmup, lua_env, pt)
+        scenario("hot_redirect_telemetry_on", f"{base_t}/k00000000", "static.lua", duration, pt)
+        stop(api_t)
+        api_o, base_o = start_api("api-telemetry-off")
+        po = {"api": api_o.pid, "redis": rd_proc.pid, "postgres": pgg}
+        run_wrk("warmup", f"{base_o}/k00000000", "static.lua", warmup, lua_env, po)
+        scenario("hot_redirect_telemetry_off", f"{base_o}/k00000000", "static.lua", duration, po)
+        stop(api_o)
+
+        # ---- cold path: no caches, every redirect is a PostgreSQL index lookup among all links
+        api_c, base_c = start_api("api-cold", Cache__Enabled="false")
+        pc = {"api": api_c.pid, "redis": rd_proc.pid, "postgres": pgg}
+        run_wrk("warmup", base_c, "redirect_random.lua", warmup, dict(lua_env, BENCH_CODES=str(n_links)), pc)
+        scenario("cold_redirect", base_c, "redirect_random.lua", duration, pc, env={"BENCH_CODES": str(n_links)})
+        stop(api_c)
+    except KeyboardInterrupt:
+        log("interrupted")
+        stop_all()
+        sys.exit(130)
+    except Exception:
+        log(f"FAILED; logs in {work}/logs")
+        stop_all()
+        raise
+    finally:
+        stop_all()
+
+    results["scenarios"] = {k: public(v) for k, v in scenarios.items()}
+    results["targets"] = evaluate(results)
+    results["total_seconds"] = round(time.time() - t_start, 1)
+    md = markdown(results)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+    name = f"{stamp}-{short_sha}{'-dirty' if dirty else ''}{'-quick' if quick else ''}"
+    out_dir = os.path.join(BENCH, "results")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, name + ".json"), "w") as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(out_dir, name + ".md"), "w") as f:
+        f.write(md)
+    print(md)
+    log(f"wrote bench/results/{name}.json and .md in {results['total_seconds']} s")
+    if args.keep:
+        log(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def evaluate(res):
+    s = res["scenarios"]
+    bare = s["bare_livez"]["rps"]
+    t = []
+
+    def target(name, ok, measured, goal):
+        t.append({"target": name, "result": "PASS" if ok else "MISS", "measured": measured, "goal": goal})
+
+    for k in ("hot_redirect", "warm_redirect"):
+        ratio = s[k]["rps"] / bare
+        target(f"{k} rps vs bare /livez", ratio >= 0.75, f"{ratio:.0%} ({s[k]['rps']:,.0f} / {bare:,.0f})", "≥ 75%")
+        target(f"{k} p99", s[k]["p99_ms"] < 10, f"{s[k]['p99_ms']:.2f} ms", "< 10 ms")
+    c = s["cold_redirect"]
+    target("cold_redirect rps", c["rps"] >= 5000, f"{c['rps']:,.0f}", "≥ 5,000")
+    target("cold_redirect p99", c["p99_ms"] < 25, f"{c['p99_ms']:.2f} ms", "< 25 ms")
+    on, off = s["hot_redirect_telemetry_on"]["rps"], s["hot_redirect_telemetry_off"]["rps"]
+    cost = 1 - on / off
+    target("instrumentation cost (hot redirect rps)", cost <= 0.10, f"{cost:.1%} ({on:,.0f} vs {off:,.0f})", "≤ 10%")
+    w = res["worker_drain"]["events_per_s"]
+    target("worker drain", w >= 20000, f"{w:,} events/s", "≥ 20,000 events/s")
+    m = s["mixed_95_5"]
+    lag_s = max(m["lag_max_s_est"] or 0, 0)
+    target("lag under mixed", lag_s < 1 and m["lag_seconds_to_zero_after_load"] is not None and m["lag_seconds_to_zero_after_load"] < 1,
+           f"max {m['lag_max_events']} events ≈ {lag_s:.2f} s; back to 0 {m['lag_seconds_to_zero_after_load']} s after load",
+           "< 1 s")
+    sk = res["soak"]
+    target("RSS bounded (soak slope)" + (" (30 s: indicative)" if res["mode"] == "quick" else ""),
+           sk["rss_slope_mb_per_min"] <= 1.0,
+           f"{sk['rss_slope_mb_per_min']:+.2f} MB/min overall, {sk['rss_slope_mb_per_min_second_half']:+.2f} second half "
+           f"({sk['rss_first_mb']:.0f} → {sk['rss_last_mb']:.0f} MB, max {sk['rss_max_mb']:.0f})", "slope ≤ +1 MB/min")
+    return t
+
+
+def markdown(res):
+    m = res["machine"]
+    s = res["scenarios"]
+    bare = s["bare_livez"]["rps"]
+    redis_rps = s["redis_benchmark_get"]["rps"]
+    L = []
+    L.append(f"# Benchmark {res['date']} ({res['mode']}) at {res['git_sha'][:7]}{' (apps dirty)' if res['apps_dirty'] else ''}")
+    L.append("")
+    L.append(f"Machine: {m['nproc']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, kernel {m['kernel']}, {m['os']}; "
+             f".NET {m['dotnet']}; {m['postgres']}; {m['redis'].split(' sha')[0]}; {m['wrk'].split(' [')[0]}.")
+    st = res["settings"]
+    L.append(f"Load: wrk {st['wrk']} on the same machine, {st['scenario_s']} s per scenario after {st['warmup_s']} s warm-up; "
+             f"Release build; rate limits off; telemetry off unless stated. PostgreSQL: {st['postgres']}.")
+    sd = res["seeding"]
+    L.append(f"Seeding: {sd['links']:,} links by COPY in {sd['copy_s']} s ({sd['rows_per_s']:,} rows/s), "
+             f"VACUUM ANALYZE {sd['vacuum_analyze_s']} s, table + indexes {sd['table_size']}. "
+             f"Pre-warm of {res['prewarm']['codes']:,} codes: {res['prewarm']['seconds']} s. Build: "
+             f"{'cached' if res['build']['cached'] else str(res['build']['seconds']) + ' s'}.")
+    L.append("")
+    L.append("| Scenario | rps | × bare | × redis-benchmark | p50 ms | p90 ms | p99 ms | max ms | non-2xx/3xx | API CPU % | API RSS MB (max) | PG CPU % | Redis CPU % | worker CPU % | machine busy % |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rb = s["redis_benchmark_get"]
+    L.append(f"| redis-benchmark GET (-c 64) | {rb['rps']:,.0f} | {rb['rps'] / bare:.2f} | 1.00 | {rb['p50_ms'] or '-'} | | | | | | | | | | |")
+    order = ["bare_livez", "hot_redirect", "warm_redirect", "cold_redirect", "create_link", "mixed_95_5", "stats_read",
+             "hot_redirect_telemetry_on", "hot_redirect_telemetry_off", "soak_mixed"]
+    for k in order:
+        if k not in s:
+            continue
+        r = s[k]
+        L.append(f"| {k} | {r['rps']:,.0f} | {r['rps'] / bare:.2f} | {r['rps'] / redis_rps:.2f} | {r['p50_ms']:.2f} | "
+                 f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['non_2xx_3xx']:,}"
+                 f"{' (+' + str(r['socket_errors']) + ' socket)' if r['socket_errors'] else ''} | "
+                 f"{r.get('api_cpu_pct')} | {r.get('api_rss_mb_max')} | {r.get('postgres_cpu_pct')} | {r.get('redis_cpu_pct')} | "
+                 f"{r.get('worker_cpu_pct') if r.get('worker_cpu_pct') is not None else '-'} | {r['system_busy_pct']} |")
+    L.append("")
+    w = res["worker_drain"]
+    L.append(f"Worker: drained {w['events']:,} pre-filled events at **{w['events_per_s']:,} events/s** "
+             f"({w['seconds_draining']} s draining, {w['seconds_from_start_incl_startup']} s from process start), "
+             f"worker CPU {w['worker_cpu_pct']} %, RSS {w['worker_rss_mb']} MB; {w['clicks_counted_in_postgres']:,} clicks counted in PostgreSQL.")
+    mx = s["mixed_95_5"]
+    L.append(f"Lag under mixed ({mx['rps']:,.0f} rps, worker CPU {mx.get('worker_cpu_pct')} %): max {mx['lag_max_events']} events "
+             f"(≈ {mx['lag_max_s_est']} s at the drain rate); back to 0 {mx['lag_seconds_to_zero_after_load']} s after the load stopped.")
+    sk = res["soak"]
+    L.append(f"Soak ({sk['seconds']} s mixed, RSS every 5 s): API RSS first {sk['rss_first_mb']} MB, last {sk['rss_last_mb']} MB, "
+             f"max {sk['rss_max_mb']} MB, slope {sk['rss_slope_mb_per_min']:+.2f} MB/min "
+             f"({sk['rss_slope_mb_per_min_second_half']:+.2f} over the second half); worker RSS {sk['worker_rss_first_mb']} → "
+             f"{sk['worker_rss_last_mb']} MB ({sk['worker_rss_slope_mb_per_min']:+.2f} MB/min).")
+    L.append("")
+    L.append("| Target | Result | Measured | Goal |")
+    L.append("|---|---|---|---|")
+    for t in res["targets"]:
+        L.append(f"| {t['target']} | {t['result']} | {t['measured']} | {t['goal']} |")
+    L.append("")
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    main()
