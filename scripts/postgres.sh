@@ -6,7 +6,7 @@
 set -euo pipefail
 data_dir=$(realpath -m "$1"); port=$2; shift 2
 
-bin_dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+bin_dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$bin_dir" ]; then
   echo "PostgreSQL is not installed: sudo apt-get install -y postgresql" >&2
   exit 127

@@ -51,8 +51,10 @@ done
 leftover=$(ours)
 if [ -n "$leftover" ]; then
   echo "Stopping leftover processes: $leftover"
+  # shellcheck disable=SC2086,SC2046 # one PID per word
   kill -TERM $leftover 2>/dev/null || true
   sleep 3
+  # shellcheck disable=SC2046
   kill -KILL $(ours) 2>/dev/null || true
 fi
 echo "Stopped."

@@ -8,7 +8,7 @@
 #   5. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
 # Extra arguments go to `dotnet test` (e.g. --filter Name~Redirect).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -22,6 +22,15 @@ count() {
   passed=$((passed + $(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")))
   failed=$((failed + $(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
   if [[ $line =~ ([0-9]+)\ skipped ]]; then skipped=$((skipped + BASH_REMATCH[1])); fi
+}
+
+# Runs one checking script, shows its output, and adds its summary line to the totals.
+suite() {
+  local name=$1 title=$2; shift 2
+  echo; echo "== $title"
+  "$@" 2>&1 | tee "$work/$name.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("$name")
+  count "$name" "$work/$name.log"
 }
 
 echo "== .NET tests"
@@ -43,30 +52,15 @@ else
   broken+=(".NET build")
 fi
 
-echo; echo "== Game day (faults injected into a local stack; alerts asserted on Alertmanager's API)"
-scripts/gameday.sh 2>&1 | tee "$work/gameday.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("game day")
-count "game day" "$work/gameday.log"
+suite gameday "Game day (faults injected into a local stack; alerts asserted on Alertmanager's API)" scripts/gameday.sh
 
-echo; echo "== Observability configs"
-scripts/check-observability.sh 2>&1 | tee "$work/observability.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("observability checks")
-count "observability checks" "$work/observability.log"
+suite observability "Observability configs" scripts/check-observability.sh
 
-echo; echo "== Grafana dashboards (offline: structure, links, every PromQL expression parsed)"
-scripts/check-dashboards.sh 2>&1 | tee "$work/dashboards.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("dashboard checks")
-count "dashboard checks" "$work/dashboards.log"
+suite dashboards "Grafana dashboards (offline: structure, links, every PromQL expression parsed)" scripts/check-dashboards.sh
 
-echo; echo "== Deployment configs"
-scripts/check-deploy.sh 2>&1 | tee "$work/deploy.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("deployment checks")
-count "deployment checks" "$work/deploy.log"
+suite deploy "Deployment configs" scripts/check-deploy.sh
 
-echo; echo "== Container images (podman builds apps/Dockerfile on local bases, then runs them)"
-scripts/image-test.sh 2>&1 | tee "$work/image.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || broken+=("image test")
-count "image test" "$work/image.log"
+suite image "Container images (podman builds apps/Dockerfile on local bases, then runs them)" scripts/image-test.sh
 
 echo
 [ ${#broken[@]} -eq 0 ] || echo "Failed suites: ${broken[*]}"
