@@ -422,8 +422,18 @@ def main():
     ap.add_argument("--links", type=int, help="links seeded for the cold redirect (default 10M, --quick 1M)")
     ap.add_argument("--duration", type=int, help="seconds per scenario (default 15, --quick 5)")
     ap.add_argument("--soak", type=int, help="seconds of the RSS soak (default 300, --quick 30)")
+    ap.add_argument("--report", metavar="JSON", help="only re-render the markdown of a results JSON (re-evaluates targets)")
     ap.add_argument("--clicks", type=int, help="click events pre-filled for the worker drain (default 1M, --quick 200k)")
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            res = json.load(f)
+        res["targets"] = evaluate(res)
+        md = markdown(res)
+        with open(os.path.splitext(args.report)[0] + ".md", "w") as f:
+            f.write(md)
+        print(md)
+        return
 
     quick = args.quick
     n_links = args.links or (1_000_000 if quick else 10_000_000)
@@ -735,10 +745,6 @@ def markdown(res):
     L.append(f"| redis-benchmark GET (-c 64) | {rb['rps']:,.0f} | {rb['rps'] / bare:.2f} | 1.00 | {rb['p50_ms'] or '-'} | | | | | | | | | | | |")
     order = ["bare_livez", "hot_redirect", "warm_redirect", "cold_redirect", "create_link", "mixed_95_5", "stats_read",
              "hot_redirect_telemetry_on", "hot_redirect_telemetry_off", "soak_mixed"]
-    L.append("")
-    L.append("Ratios: × bare = rps / bare `/livez` rps of the same API process; × redis-benchmark = rps / `redis-benchmark -t get -c 64`. "
-             "CPU % is per process over the run (100 % = one core); load 1m before > 2 means other work shared these cores.")
-    L.append("")
     for k in order:
         if k not in s:
             continue
@@ -748,6 +754,9 @@ def markdown(res):
                  f"{' (+' + str(r['socket_errors']) + ' socket)' if r['socket_errors'] else ''} | "
                  f"{r.get('api_cpu_pct')} | {r.get('api_rss_mb_max')} | {r.get('postgres_cpu_pct')} | {r.get('redis_cpu_pct')} | "
                  f"{r.get('worker_cpu_pct') if r.get('worker_cpu_pct') is not None else '-'} | {r['system_busy_pct']} | {r.get('loadavg_1m_before')} |")
+    L.append("")
+    L.append("Ratios: × bare = rps / bare `/livez` rps of the same API process; × redis-benchmark = rps / `redis-benchmark -t get -c 64`. "
+             "CPU % is per process over the run (100 % = one core); load 1m before > 2 means other work shared these cores.")
     L.append("")
     w = res["worker_drain"]
     L.append(f"Worker: drained {w['events']:,} pre-filled events at **{w['events_per_s']:,} events/s** "

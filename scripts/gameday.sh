@@ -429,6 +429,17 @@ else
 fi
 record "ClickLagGrowing: fired after $lag_fired (worker stopped), resolved after $lag_resolved (worker restarted; caught up after $caught)"
 
+# --- dashboards against live data --------------------------------------------------------------
+# Every dashboard panel, variable and recording-rule expression, run against this Prometheus, which
+# has now seen normal traffic, errors, latency and outages of every kind.
+say "Running every dashboard and recording-rule expression against the game-day Prometheus"
+if scripts/check-dashboards.sh "$prom" >"$work/dashboards-live.log" 2>&1; then
+  pass "dashboards and recording rules on live data: $(tail -n 1 "$work/dashboards-live.log")"
+else
+  fail "dashboards and recording rules on live data: $(tail -n 1 "$work/dashboards-live.log")"
+  grep -E '^FAIL' "$work/dashboards-live.log" | head -n 40
+fi
+
 # --- summary -----------------------------------------------------------------------------------
 echo
 [ "$failed" -gt 0 ] && dump_logs
