@@ -30,6 +30,10 @@ test: ## Build and run every test against real PostgreSQL and Redis processes
 	@scripts/prerequisites.sh test
 	@scripts/test.sh
 
+.PHONY: bench
+bench: ## Benchmarks with same-run baselines (isolated Release build, fresh PostgreSQL/Redis): make bench ARGS=--quick
+	@scripts/bench.sh $(ARGS)
+
 .PHONY: image-test
 image-test: ## Build apps/Dockerfile with podman on local base images, then run and check the images (root)
 	@scripts/prerequisites.sh image-test
