@@ -63,6 +63,7 @@ public static class ApiServices
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseCharsetCheck();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
