@@ -14,7 +14,15 @@ using StackExchange.Redis;
 
 namespace Shortener.Tests.Observability;
 
+/// <summary>
+/// OpenTelemetry listeners are process-wide: other test hosts starting and disposing their tracer
+/// providers in parallel can change whether a request gets an activity. These tests run alone.
+/// </summary>
+[CollectionDefinition(nameof(TelemetryTests), DisableParallelization = true)]
+public sealed class TelemetryCollection;
+
 /// <summary>One redirect, followed through its spans, the click stream, the worker's batch span, metrics and logs.</summary>
+[Collection(nameof(TelemetryTests))]
 public sealed class TelemetryTests : IAsyncLifetime
 {
     private readonly List<Activity> _spans = [];
