@@ -306,44 +306,38 @@ fault() {
 # A fired or resolved time, or "-" when the wait failed.
 took() { if [ "$1" = 0 ]; then echo "$elapsed s"; else echo "-"; fi; }
 
-availability=(SLOErrorBudgetBurn slo=api-availability severity=page)
-latency=(SLOErrorBudgetBurn slo=api-latency severity=page)
+# A fault on GET /{code} must fire the named page, which must resolve once the fault is cleared.
+# Usage: fault_drill NAME FAULT_JSON FIRE_TIMEOUT ALERT_MATCHERS...
+fault_drill() {
+  local name=$1 body=$2 fire_timeout=$3 ok fired resolved
+  shift 3
+  await absent 60 "$@" || fail "$name already $seen before the fault"
+  t0=$(date +%s)
+  fault PUT "$body" || fail "could not inject the fault for the $name"
+  await active "$fire_timeout" "$@"
+  ok=$? fired=$(took $ok)
+  if [ $ok = 0 ]; then pass "$name fired after $fired"
+  else fail "$name not active $elapsed s after the fault (state: $seen)"; fi
+  t0=$(date +%s)
+  fault DELETE || fail "could not clear the faults"
+  await absent 90 "$@"
+  ok=$? resolved=$(took $ok)
+  if [ $ok = 0 ]; then pass "$name resolved $resolved after the fault was cleared"
+  else fail "$name still $seen $elapsed s after the fault was cleared"; fi
+  record "$name: fired after $fired, resolved after $resolved"
+}
 
 # 1. Error burst -> availability page; cleared -> resolved.
 echo
 say "1. Error burst: every GET /{code} answers 500"
-await absent 60 "${availability[@]}" || fail "availability page already $seen before the fault"
-t0=$(date +%s)
-fault PUT '{"errorRate": 1.0, "route": "/{code}", "durationSeconds": 300}' || fail "could not inject the error fault"
-await active 90 "${availability[@]}"
-ok=$? fired=$(took $ok)
-if [ $ok = 0 ]; then pass "availability page alert (SLOErrorBudgetBurn api-availability) fired after $fired"
-else fail "availability page alert not active $elapsed s after the fault (state: $seen)"; fi
-t0=$(date +%s)
-fault DELETE || fail "could not clear the faults"
-await absent 90 "${availability[@]}"
-ok=$? resolved=$(took $ok)
-if [ $ok = 0 ]; then pass "availability page alert resolved $resolved after the fault was cleared"
-else fail "availability page alert still $seen $elapsed s after the fault was cleared"; fi
-record "availability page (SLOErrorBudgetBurn api-availability): fired after $fired, resolved after $resolved"
+fault_drill "availability page (SLOErrorBudgetBurn api-availability)" \
+  '{"errorRate": 1.0, "route": "/{code}", "durationSeconds": 300}' 90 SLOErrorBudgetBurn slo=api-availability severity=page
 
 # 2. Latency -> latency page; cleared -> resolved.
 echo
 say "2. Latency: every GET /{code} takes 500 ms more (SLO: 95% within 300 ms)"
-await absent 60 "${latency[@]}" || fail "latency page already $seen before the fault"
-t0=$(date +%s)
-fault PUT '{"latencyMs": 500, "route": "/{code}", "durationSeconds": 300}' || fail "could not inject the latency fault"
-await active 120 "${latency[@]}"
-ok=$? fired=$(took $ok)
-if [ $ok = 0 ]; then pass "latency page alert (SLOErrorBudgetBurn api-latency) fired after $fired"
-else fail "latency page alert not active $elapsed s after the fault (state: $seen)"; fi
-t0=$(date +%s)
-fault DELETE || fail "could not clear the faults"
-await absent 90 "${latency[@]}"
-ok=$? resolved=$(took $ok)
-if [ $ok = 0 ]; then pass "latency page alert resolved $resolved after the fault was cleared"
-else fail "latency page alert still $seen $elapsed s after the fault was cleared"; fi
-record "latency page (SLOErrorBudgetBurn api-latency): fired after $fired, resolved after $resolved"
+fault_drill "latency page (SLOErrorBudgetBurn api-latency)" \
+  '{"latencyMs": 500, "route": "/{code}", "durationSeconds": 300}' 120 SLOErrorBudgetBurn slo=api-latency severity=page
 
 # 3. PostgreSQL down -> PostgresDown (page) and ServiceNotReady, which the shipped inhibition mutes
 #    while PostgresDown fires (it still reaches Alertmanager: that is what counts here); restarted ->

@@ -43,6 +43,8 @@ builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
     .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
     .WithEnvironment("ConnectionStrings__redis", redisConnection)
     .WithEnvironment("Auth__BootstrapApiKeyFile", bootstrapKeyFile)
+    // Without a launch profile nothing sets it; Development serves the /scalar API reference.
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
     .WithEnvironment("Shutdown__DrainDelay", "00:00:01")
     // Game days and `make chaos` drive the local API; never on by default elsewhere.
     .WithEnvironment("Faults__Enabled", "true")

@@ -18,9 +18,9 @@ public sealed class FaultOptions
 }
 
 /// <summary>What a game day asked for. Route null means every route; probes and /admin are never affected.</summary>
-public sealed record FaultSettings(double ErrorRate, string? ErrorRoute, int LatencyMs, string? LatencyRoute, DateTimeOffset? CpuBurnUntil, DateTimeOffset ExpiresAt)
+public sealed record FaultSettings(double ErrorRate, int LatencyMs, string? Route, DateTimeOffset? CpuBurnUntil, DateTimeOffset ExpiresAt)
 {
-    public bool Applies(string? setting, string? route) => setting is null || string.Equals(setting, route, StringComparison.Ordinal);
+    public bool AppliesTo(string? route) => Route is null || string.Equals(Route, route, StringComparison.Ordinal);
 }
 
 public sealed record FaultRequest(double? ErrorRate, string? Route, int? LatencyMs, int? CpuSeconds, int? DurationSeconds);
@@ -43,7 +43,7 @@ public sealed partial class FaultInjector(IConnectionMultiplexer redis, TimeProv
         var ttl = settings.ExpiresAt - time.GetUtcNow();
         await redis.GetDatabase().StringSetAsync(RedisKey, JsonSerializer.Serialize(settings), ttl);
         _current = settings;
-        LogFaultSet(logger, settings.ErrorRate, settings.ErrorRoute ?? "*", settings.LatencyMs, settings.CpuBurnUntil, settings.ExpiresAt);
+        LogFaultSet(logger, settings.ErrorRate, settings.Route ?? "*", settings.LatencyMs, settings.CpuBurnUntil, settings.ExpiresAt);
     }
 
     public async Task ClearAsync()
@@ -102,12 +102,16 @@ public sealed partial class FaultInjector(IConnectionMultiplexer redis, TimeProv
             await next(context);
             return;
         }
-        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
-        if (faults.LatencyMs > 0 && faults.Applies(faults.LatencyRoute, route))
+        if (!faults.AppliesTo((context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText))
+        {
+            await next(context);
+            return;
+        }
+        if (faults.LatencyMs > 0)
         {
             await Task.Delay(faults.LatencyMs, context.RequestAborted);
         }
-        if (faults.ErrorRate > 0 && faults.Applies(faults.ErrorRoute, route) && Random.Shared.NextDouble() < faults.ErrorRate)
+        if (faults.ErrorRate > 0 && Random.Shared.NextDouble() < faults.ErrorRate)
         {
             Activity.Current?.SetTag("shortener.fault", "error");
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
@@ -128,9 +132,8 @@ public sealed partial class FaultInjector(IConnectionMultiplexer redis, TimeProv
         var data = new Dictionary<string, object>
         {
             ["errorRate"] = faults.ErrorRate,
-            ["errorRoute"] = faults.ErrorRoute ?? "*",
+            ["route"] = faults.Route ?? "*",
             ["latencyMs"] = faults.LatencyMs,
-            ["latencyRoute"] = faults.LatencyRoute ?? "*",
             ["cpuBurnUntil"] = faults.CpuBurnUntil?.ToString("O") ?? "",
             ["expiresAt"] = faults.ExpiresAt.ToString("O"),
         };
@@ -190,7 +193,7 @@ public static class FaultInjectionSetup
 
         var now = time.GetUtcNow();
         var settings = new FaultSettings(
-            request.ErrorRate ?? 0, request.Route, request.LatencyMs ?? 0, request.Route,
+            request.ErrorRate ?? 0, request.LatencyMs ?? 0, request.Route,
             request.CpuSeconds is > 0 ? now.AddSeconds(request.CpuSeconds.Value) : null,
             now.AddSeconds(request.DurationSeconds!.Value));
         await injector.SetAsync(settings);
