@@ -30,6 +30,12 @@ test: ## Build and run every test against real PostgreSQL and Redis processes
 	@scripts/prerequisites.sh test
 	@scripts/test.sh
 
+.PHONY: resilience
+resilience: ## Only the resilience tests under load (PostgreSQL/Redis stopped, SIGTERM, SIGKILL, slow PostgreSQL); part of `make test` too
+	@scripts/prerequisites.sh test
+	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
+	dotnet test apps/tests/Shortener.Tests --no-build --filter Category=Resilience --logger "console;verbosity=normal"
+
 .PHONY: bench
 bench: ## Benchmarks with same-run baselines (isolated Release build, fresh PostgreSQL/Redis): make bench ARGS=--quick
 	@scripts/bench.sh $(ARGS)

@@ -13,7 +13,11 @@ public static class DataSources
     public const string PostgresConnectionName = "postgres";
     public const string RedisConnectionName = "redis";
 
-    /// <summary>One pooled NpgsqlDataSource per process, named so pool metrics carry "shortener" instead of the connection string.</summary>
+    /// <summary>
+    /// One pooled NpgsqlDataSource per process, named so pool metrics carry "shortener" instead of the connection string.
+    /// Npgsql waits 15 s for a connection (connect or a free pooled one) and 30 s for a command by default; a request
+    /// must fail fast instead (503 + Retry-After), so both get short defaults unless the connection string sets them.
+    /// </summary>
     public static IHostApplicationBuilder AddPostgres(this IHostApplicationBuilder builder)
     {
         var connectionString = builder.Configuration.GetConnectionString(PostgresConnectionName)
@@ -21,6 +25,11 @@ public static class DataSources
         builder.Services.AddSingleton(_ =>
         {
             var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "shortener" };
+            // Keys lists the settings the string sets, under their canonical names (aliases such as CommandTimeout
+            // included); ContainsKey would not do: it is true for every keyword Npgsql knows, set or not.
+            var set = new NpgsqlConnectionStringBuilder(connectionString).Keys.Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+            if (!set.Contains("Timeout")) dataSource.ConnectionStringBuilder.Timeout = 3;
+            if (!set.Contains("Command Timeout")) dataSource.ConnectionStringBuilder.CommandTimeout = 5;
             return dataSource.Build();
         });
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [HealthTags.Ready]);
