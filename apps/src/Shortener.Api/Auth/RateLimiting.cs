@@ -13,6 +13,7 @@ public static class RateLimiting
 
     public static IServiceCollection AddApiRateLimiting(this IServiceCollection services)
     {
+        services.AddSingleton<RejectionTarpit>();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -55,6 +56,7 @@ public static class RateLimiting
     {
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : 1;
         var http = context.HttpContext;
+        if (!await http.RequestServices.GetRequiredService<RejectionTarpit>().WaitAsync(ct)) return;
         http.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
@@ -66,5 +68,36 @@ public static class RateLimiting
                 Detail = $"Rate limit exceeded; retry after {retryAfter} seconds.",
             },
         });
+    }
+}
+
+/// <summary>Holds rejected requests for <see cref="RateLimitOptions.RejectionDelay"/>, at most <see cref="RateLimitOptions.MaxDelayedRejections"/> at once.</summary>
+internal sealed class RejectionTarpit(Microsoft.Extensions.Options.IOptions<RateLimitOptions> options)
+{
+    private int _waiting;
+
+    /// <summary>False when the client went away while waiting: there is no one left to answer.</summary>
+    public async Task<bool> WaitAsync(CancellationToken ct)
+    {
+        var limits = options.Value;
+        if (limits.RejectionDelay <= TimeSpan.Zero) return true;
+        if (Interlocked.Increment(ref _waiting) > limits.MaxDelayedRejections)
+        {
+            Interlocked.Decrement(ref _waiting);
+            return true;
+        }
+        try
+        {
+            await Task.Delay(limits.RejectionDelay, ct);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
     }
 }

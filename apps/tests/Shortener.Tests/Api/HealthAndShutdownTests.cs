@@ -90,7 +90,7 @@ public sealed class HealthAndShutdownTests(ApiFixture fixture) : IClassFixture<A
     public async Task ARedirectFloodGets429WithRetryAfterPerClientIp()
     {
         await using var limited = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString,
-            new Dictionary<string, string?> { ["RateLimits:RedirectsPerSecond"] = "5" });
+            new Dictionary<string, string?> { ["RateLimits:RedirectsPerSecond"] = "5", ["RateLimits:RejectionDelay"] = "00:00:00" });
         var client = limited.Client(apiKey: null);
         var statuses = new List<HttpResponseMessage>();
         for (var i = 0; i < 30; i++) statuses.Add(await client.GetAsync("/flood-code"));
@@ -102,10 +102,35 @@ public sealed class HealthAndShutdownTests(ApiFixture fixture) : IClassFixture<A
     }
 
     [Fact]
+    public async Task RejectionsAreHeldForTheTarpitDelayUpToTheirBound()
+    {
+        await using var limited = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString,
+            new Dictionary<string, string?> { ["RateLimits:RedirectsPerSecond"] = "1", ["RateLimits:RejectionDelay"] = "00:00:00.5" });
+        var client = limited.Client(apiKey: null);
+        // A burst of 2 is allowed; the next requests are over the limit and wait before their 429.
+        for (var i = 0; i < 2; i++) await client.GetAsync("/tarpit-code");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var over = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => client.GetAsync("/tarpit-code")));
+        Assert.Contains(over, r => r.StatusCode == HttpStatusCode.TooManyRequests);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(450), $"429s came back after {clock.Elapsed.TotalMilliseconds} ms");
+        Assert.All(over.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests), r => Assert.NotNull(r.Headers.RetryAfter));
+
+        // With no room left to hold them, rejections go out at once.
+        await using var unheld = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["RateLimits:RedirectsPerSecond"] = "1", ["RateLimits:RejectionDelay"] = "00:00:30", ["RateLimits:MaxDelayedRejections"] = "0",
+        });
+        var direct = unheld.Client(apiKey: null);
+        for (var i = 0; i < 2; i++) await direct.GetAsync("/tarpit-code");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await direct.GetAsync("/tarpit-code", timeout.Token)).StatusCode);
+    }
+
+    [Fact]
     public async Task ManagementCallsAreLimitedPerApiKey()
     {
         await using var limited = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString,
-            new Dictionary<string, string?> { ["RateLimits:ManagementPerMinute"] = "5" });
+            new Dictionary<string, string?> { ["RateLimits:ManagementPerMinute"] = "5", ["RateLimits:RejectionDelay"] = "00:00:00" });
         var client = limited.Client();
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 12; i++) statuses.Add((await client.GetAsync("/api/links?limit=1")).StatusCode);
