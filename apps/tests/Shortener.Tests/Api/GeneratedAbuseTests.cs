@@ -1,15 +1,18 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Collections.Concurrent;
 using CsCheck;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Shortener.Tests.Infrastructure;
 
 namespace Shortener.Tests.Api;
 
 /// <summary>
-/// 10,000 generated malformed or hostile requests across every endpoint: never a 5xx, the service
-/// healthy afterwards, and nothing stored that the rules forbid.
+/// 10,000 generated malformed or hostile requests across every endpoint: never a 5xx, no error or
+/// unhandled exception in the logs, the service healthy afterwards, and nothing stored that the rules forbid.
 /// </summary>
 public sealed class GeneratedAbuseTests(ApiFixture fixture) : IClassFixture<ApiFixture>
 {
@@ -57,8 +60,12 @@ public sealed class GeneratedAbuseTests(ApiFixture fixture) : IClassFixture<ApiF
     [Fact]
     public async Task TenThousandGeneratedHostileRequestsNeverGetA5xxAndStoreNothingInvalid()
     {
-        var admin = fixture.Api.Client();
-        var anonymous = fixture.Api.Client(apiKey: null);
+        // An API instance of this test's own, so every log record it writes is seen.
+        var logs = new LogCapture();
+        await using var api = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString,
+            testServices: services => services.AddSingleton<ILoggerProvider>(logs));
+        var admin = api.Client();
+        var anonymous = api.Client(apiKey: null);
         var serverErrors = 0;
         var closedEarly = 0;
         var sent = 0;
@@ -95,6 +102,8 @@ public sealed class GeneratedAbuseTests(ApiFixture fixture) : IClassFixture<ApiF
         Assert.Equal(10_000, sent);
         Assert.True(serverErrors == 0, $"{serverErrors} responses were 5xx; first: {firstError}");
         Assert.True(closedEarly < 1000, $"{closedEarly} requests had their connection closed early");
+        var errors = logs.Errors.ToList();
+        Assert.True(errors.Count == 0, $"{errors.Count} error or exception log records; first: {errors.FirstOrDefault()}");
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/readyz")).StatusCode);
 
         await using var connection = new NpgsqlConnection(fixture.Postgres);
@@ -104,5 +113,32 @@ public sealed class GeneratedAbuseTests(ApiFixture fixture) : IClassFixture<ApiF
             WHERE target_url !~ '^https?://[^/@[:space:]]+' OR target_url ~ '[^\x21-\x7e]' OR length(target_url) > 2048
             """, connection);
         Assert.Equal(0L, await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>Keeps every log record at Error or above, and every warning that carries an exception.</summary>
+    private sealed class LogCapture : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> _errors = new();
+
+        public IEnumerable<string> Errors => _errors;
+
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _errors);
+
+        public void Dispose() { }
+
+        private sealed class Logger(string category, ConcurrentQueue<string> errors) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (logLevel >= LogLevel.Error || (exception is not null && logLevel >= LogLevel.Warning))
+                {
+                    errors.Enqueue($"{logLevel} {category}[{eventId.Name}]: {formatter(state, exception)} {exception?.GetType().Name}: {exception?.Message}");
+                }
+            }
+        }
     }
 }
