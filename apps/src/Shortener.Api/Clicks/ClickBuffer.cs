@@ -54,7 +54,10 @@ public sealed class ClickBuffer
             ? host.ToLowerInvariant()
             : null;
 
-    /// <summary>W3C traceparent of the redirect, so the worker's batch span can link back to it.</summary>
+    /// <summary>
+    /// W3C traceparent of the redirect, so the worker's batch span can link back to it. Only for a sampled
+    /// (recorded) trace: a link to a trace that was never exported leads nowhere, and the string costs an allocation per click.
+    /// </summary>
     private static string? TraceParent(Activity? activity) =>
-        activity is null || activity.IdFormat != ActivityIdFormat.W3C ? null : activity.Id;
+        activity is { Recorded: true, IdFormat: ActivityIdFormat.W3C } ? activity.Id : null;
 }
