@@ -17,6 +17,19 @@ function M.env_number(name, default)
   return tonumber(v)
 end
 
+-- Paced mode: BENCH_DELAY_MS_MEAN set means each connection waits an exponentially distributed pause
+-- (mean BENCH_DELAY_MS_MEAN ms, Poisson arrivals) before each request, so the offered load is about
+-- connections x 1000 / (mean pause + latency) requests/s instead of "as fast as the server answers".
+-- wrk's timer takes whole milliseconds; random rounding keeps the mean exact. Unset: no delay() at all
+-- (a delay() returning 0 would still cost a timer per request).
+local pace = M.env_number("BENCH_DELAY_MS_MEAN", 0)
+if pace > 0 then
+  function M.delay()
+    local pause = -pace * math.log(1 - math.random())
+    return math.floor(pause + math.random())
+  end
+end
+
 function M.code(i)
   return string.format("k%08d", i)
 end

@@ -5,6 +5,7 @@ local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Be
 local counter = 0
 setup = common.setup
 done = common.done
+delay = common.delay
 function init(args) common.seed() end
 function request()
   counter = counter + 1

@@ -7,6 +7,7 @@ local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Be
 local counter = 0
 setup = common.setup
 done = common.done
+delay = common.delay
 function init(args) common.seed() end
 function request()
   if math.random() * 100 < create_pct then

@@ -2,3 +2,4 @@
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 setup = common.setup
 done = common.done
+delay = common.delay
