@@ -566,6 +566,24 @@ def main():
             scenarios[key] = r
             return r
 
+        rounds = 1 if quick else 3
+
+        def interleaved(runs):
+            """Runs that are compared with each other take turns, `rounds` times, duration/rounds each: on this
+            shared VM two identical 15 s runs a minute apart differed by up to 17 %, and taking turns cancels the
+            drift. Each scenario keeps its median-rps round (its latency figures with it) and lists every round."""
+            secs = max(2, duration // rounds)
+            got = {key: [] for key, *_ in runs}
+            for _ in range(rounds):
+                for key, url, script, pids_, env in runs:
+                    got[key].append(run_wrk(key, url, script, secs, dict(lua_env, **env), pids_))
+            for key, rs in got.items():
+                ordered = sorted(rs, key=lambda r: r["rps"])
+                median = dict(ordered[len(ordered) // 2])
+                median["rps_rounds"] = [r["rps"] for r in rs]
+                median["api_cpu_us_per_request_rounds"] = [r.get("api_cpu_us_per_request") for r in rs]
+                scenarios[key] = median
+
         def at_half_load(key, url, script, pids, **kw):
             """The scenario again at half its own saturated throughput (paced, Poisson arrivals): the latency
             users see when the service is busy but not overloaded. At saturation every request also queues
@@ -577,17 +595,22 @@ def main():
         pgg = PostgresGroup(os.path.join(work, "pg"))
         pids = {"api": api.pid, "redis": rd_proc.pid, "postgres": pgg}
         run_wrk("warmup", f"{base}/k00000000", "static.lua", warmup, lua_env, pids)
-        scenario("bare_livez", f"{base}/livez", "static.lua", duration, pids)
-        if not quick:
-            at_half_load("bare_livez", f"{base}/livez", "static.lua", pids)
-        scenario("hot_redirect", f"{base}/k00000000", "static.lua", duration, pids)
-        at_half_load("hot_redirect", f"{base}/k00000000", "static.lua", pids)
+        interleaved([("bare_livez", f"{base}/livez", "static.lua", pids, {}),
+                     ("hot_redirect", f"{base}/k00000000", "static.lua", pids, {})])
         t0 = time.time()
         pre = prewarm(base, lua_env)
         results["prewarm"] = {"codes": warm_codes, "seconds": round(time.time() - t0, 1), "requests": pre["requests"],
                               "non_2xx_3xx": pre["errors_status"]}
         log(f"prewarm: {results['prewarm']}")
-        scenario("warm_redirect", base, "redirect_random.lua", duration, pids)
+        # wrk runs Lua per request for random codes (not for a fixed URL) and shares the cores: the baseline
+        # for the random-code scenarios does the same Lua work against /livez.
+        interleaved([("bare_livez_random", base, "redirect_random.lua", pids, {"BENCH_PREFIX": "/livez?c="}),
+                     ("warm_redirect", base, "redirect_random.lua", pids, {})])
+        # Paced runs after the saturated ones they are compared with: a paced phase leaves the thread pool
+        # with a different worker count, and a saturated run right after it was up to 17 % slower.
+        if not quick:
+            at_half_load("bare_livez", f"{base}/livez", "static.lua", pids)
+        at_half_load("hot_redirect", f"{base}/k00000000", "static.lua", pids)
         if not quick:
             at_half_load("warm_redirect", base, "redirect_random.lua", pids)
         scenario("create_link", base, "create.lua", duration, pids)
@@ -682,24 +705,26 @@ def main():
         stop(worker)
         stop(api)
 
-        # ---- instrumentation: the hot redirect in fresh processes, back to back: off, on as shipped (the
-        # compose stack's head sampling), on with every request traced, off again (the baseline is the mean of
-        # the two off runs, so a drift of the machine during the four runs does not favour either side).
+        # ---- instrumentation: the hot redirect in three processes started side by side (telemetry off, on as the
+        # compose stack ships it, on with every request traced), each warmed up, then measured taking turns.
         sampler, ratio = shipped_sampler()
         results["telemetry_sampler"] = {"sampler": sampler, "ratio": ratio}
         variants = [("hot_redirect_telemetry_off", {}),
                     ("hot_redirect_telemetry_on", {"Telemetry__Enabled": "true", "OTEL_TRACES_SAMPLER": sampler,
                                                    "OTEL_TRACES_SAMPLER_ARG": ratio}),
                     ("hot_redirect_telemetry_all_traced", {"Telemetry__Enabled": "true",
-                                                          "OTEL_TRACES_SAMPLER": "parentbased_always_on"}),
-                    ("hot_redirect_telemetry_off_again", {})]
+                                                          "OTEL_TRACES_SAMPLER": "parentbased_always_on"})]
         if quick:  # on as shipped only, against the first hot run
             variants = variants[1:2]
+        runs, apis = [], []
         for key, settings in variants:
             api_t, base_t = start_api(key.replace("_", "-"), **settings)
             pt = {"api": api_t.pid, "redis": rd_proc.pid, "postgres": pgg}
             run_wrk("warmup", f"{base_t}/k00000000", "static.lua", warmup, lua_env, pt)
-            scenario(key, f"{base_t}/k00000000", "static.lua", duration, pt)
+            runs.append((key, f"{base_t}/k00000000", "static.lua", pt, {}))
+            apis.append(api_t)
+        interleaved(runs)
+        for api_t in apis:
             stop(api_t)
 
         # ---- rate-limit fairness: polite clients (many addresses, paced) alone, then next to one abusive
@@ -718,7 +743,17 @@ def main():
         log(f"abuser: {scenarios['fairness_abuser']['rps']:.0f} rps, {scenarios['fairness_abuser']['abuse']}")
         stop(api_f)
 
-        # ---- cold path: no caches, every redirect is a PostgreSQL index lookup among all links
+        # ---- cold path: no caches, every redirect is a PostgreSQL index lookup among all links.
+        # This VM hands idle page cache back to the host within minutes, so by now the links table and its
+        # indexes may be on the virtual disk again (a first run here fell to 259 rps, 11 % CPU busy). Read
+        # them back into the OS cache first (pg_prewarm 'read'; shared_buffers stay 128 MB): the cold path
+        # then measures index lookups as on a database server whose files fit its memory.
+        t0 = time.time()
+        psql(pg, "CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        pages = psql(pg, "SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c "
+                         "WHERE c.relname LIKE 'links%' AND c.relkind IN ('r', 'i')")
+        results["pg_prewarm"] = {"pages": int(pages or 0), "seconds": round(time.time() - t0, 1)}
+        log(f"pg_prewarm: {results['pg_prewarm']}")
         api_c, base_c = start_api("api-cold", Cache__Enabled="false")
         pc = {"api": api_c.pid, "redis": rd_proc.pid, "postgres": pgg}
         run_wrk("warmup", base_c, "redirect_random.lua", 1 if quick else warmup, dict(lua_env, BENCH_CODES=str(n_links)), pc)
@@ -766,6 +801,10 @@ def evaluate(res):
 
     bare_p99 = s["bare_livez"]["p99_ms"]
 
+    def rounds(r):
+        rr = r.get("rps_rounds")
+        return f"; rounds {' / '.join(f'{x:,.0f}' for x in rr)}" if rr and len(rr) > 1 else ""
+
     def p99_targets(k, limit):
         half = s.get(f"{k}_at_half_load")
         if half:
@@ -774,16 +813,18 @@ def evaluate(res):
         target(f"{k} p99 saturated", s[k]["p99_ms"] < limit,
                f"{s[k]['p99_ms']:.2f} ms at {s[k]['rps']:,.0f} rps (bare /livez saturated: {bare_p99:.2f} ms)", f"< {limit} ms")
 
-    for k in ("hot_redirect", "warm_redirect"):
-        ratio = s[k]["rps"] / bare
-        target(f"{k} rps vs bare /livez", ratio >= 0.75, f"{ratio:.0%} ({s[k]['rps']:,.0f} / {bare:,.0f})", "≥ 75%")
+    for k, baseline in (("hot_redirect", "bare_livez"), ("warm_redirect", "bare_livez_random")):
+        b = s.get(baseline, s["bare_livez"])
+        ratio = s[k]["rps"] / b["rps"]
+        target(f"{k} rps vs {b['scenario']}", ratio >= 0.75,
+               f"{ratio:.0%} ({s[k]['rps']:,.0f} / {b['rps']:,.0f}{rounds(s[k])} vs{rounds(b)[1:]})", "≥ 75%")
         p99_targets(k, 10)
     c = s["cold_redirect"]
     target("cold_redirect rps", c["rps"] >= 5000, f"{c['rps']:,.0f}", "≥ 5,000")
     p99_targets("cold_redirect", 25)
 
     on = s["hot_redirect_telemetry_on"]
-    offs = [s[k] for k in ("hot_redirect_telemetry_off", "hot_redirect_telemetry_off_again") if k in s] or [s["hot_redirect"]]
+    offs = [s[k] for k in ("hot_redirect_telemetry_off",) if k in s] or [s["hot_redirect"]]
     off_rps = sum(o["rps"] for o in offs) / len(offs)
     cost = 1 - on["rps"] / off_rps
     sampler = res.get("telemetry_sampler", {})
@@ -792,7 +833,7 @@ def evaluate(res):
         off_cpu = sum(o["api_cpu_us_per_request"] for o in offs) / len(offs)
         cpu_note = f"; CPU {on['api_cpu_us_per_request']} vs {off_cpu:.1f} µs/request ({on['api_cpu_us_per_request'] / off_cpu - 1:+.0%})"
     target(f"instrumentation cost, as shipped ({sampler.get('sampler')} {sampler.get('ratio')})", cost <= 0.10,
-           f"{cost:.1%} rps ({on['rps']:,.0f} vs {off_rps:,.0f}){cpu_note}", "≤ 10%")
+           f"{cost:.1%} rps ({on['rps']:,.0f} vs {off_rps:,.0f}){cpu_note}{rounds(on)}{' vs' + rounds(offs[0])[1:] if rounds(offs[0]) else ''}", "≤ 10%")
     if "hot_redirect_telemetry_all_traced" in s:
         a = s["hot_redirect_telemetry_all_traced"]
         cost_all = 1 - a["rps"] / off_rps
@@ -819,8 +860,9 @@ def evaluate(res):
            f"max {m['lag_max_events']} events ≈ {lag_s:.2f} s; back to 0 {m['lag_seconds_to_zero_after_load']} s after load",
            "< 1 s")
     sk = res["soak"]
-    target("RSS bounded (soak slope)" + (" (short: indicative)" if res["mode"] == "quick" else ""),
-           sk["rss_slope_mb_per_min"] <= 1.0,
+    # Judged on the second half: the first minutes include the caches and heap growing to their steady size.
+    target("RSS bounded (soak slope, second half)" + (" (short: indicative)" if res["mode"] == "quick" else ""),
+           sk["rss_slope_mb_per_min_second_half"] <= 1.0,
            f"{sk['rss_slope_mb_per_min']:+.2f} MB/min overall, {sk['rss_slope_mb_per_min_second_half']:+.2f} second half "
            f"({sk['rss_first_mb']:.0f} → {sk['rss_last_mb']:.0f} MB, max {sk['rss_max_mb']:.0f})", "slope ≤ +1 MB/min")
     return t
@@ -849,7 +891,7 @@ def markdown(res):
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rb = s["redis_benchmark_get"]
     L.append(f"| redis-benchmark GET (-c 64) | {rb['rps']:,.0f} | {rb['rps'] / bare:.2f} | 1.00 | {rb['p50_ms'] or '-'} | | | | | | | | | | | | |")
-    order = ["bare_livez", "bare_livez_at_half_load", "hot_redirect", "hot_redirect_at_half_load", "warm_redirect",
+    order = ["bare_livez", "bare_livez_at_half_load", "hot_redirect", "hot_redirect_at_half_load", "bare_livez_random", "warm_redirect",
              "warm_redirect_at_half_load", "cold_redirect", "cold_redirect_at_half_load", "create_link", "mixed_95_5",
              "stats_read", "hot_redirect_telemetry_off", "hot_redirect_telemetry_on", "hot_redirect_telemetry_all_traced",
              "hot_redirect_telemetry_off_again", "fairness_polite_alone", "fairness_polite_with_abuser", "fairness_abuser",
@@ -872,11 +914,20 @@ def markdown(res):
              "to half the rps it reached saturated: the latency of a busy but not overloaded service. Saturated percentiles "
              "include queueing behind wrk on the same 2 cores (see bare `/livez`'s own p99). wrk measures from each request's "
              "send, so a stall is under-counted (coordinated omission); max ms shows the worst.")
+    L.append("Compared pairs (bare `/livez` and hot redirect; `bare_livez_random` and warm redirect; the telemetry "
+             "variants) are measured taking turns (full runs: 3 rounds of a third of the scenario time each); the row is the median "
+             "round; every round's rps is in the JSON (`rps_rounds`).")
+    L.append("`bare_livez_random`: `/livez?c=<random code>`, the same per-request Lua work in wrk as the random-code "
+             "scenarios (a fixed URL needs none), so it is the baseline of `warm_redirect`.")
+    if "pg_prewarm" in res:
+        L.append(f"Before the cold runs the links table and indexes were read back into the OS page cache "
+                 f"(pg_prewarm 'read', {res['pg_prewarm']['pages']:,} pages, {res['pg_prewarm']['seconds']} s): this VM "
+                 "returns idle page cache to the host within minutes.")
     if "telemetry_sampler" in res:
         ts = res["telemetry_sampler"]
         L.append(f"Telemetry: `hot_redirect_telemetry_on` = traces, metrics and logs on with the sampler the compose stack ships "
-                 f"(`{ts['sampler']}` {ts['ratio']}); `_all_traced` = every request traced; each variant a fresh process "
-                 "after its own warm-up, the off baseline the mean of the runs before and after.")
+                 f"(`{ts['sampler']}` {ts['ratio']}); `_all_traced` = every request traced; three processes side by side, "
+                 "each warmed up, measured taking turns.")
     if "fairness_abuser" in s:
         ab = s["fairness_abuser"]
         L.append(f"Fairness: rate limit 200 redirects/s per client address; polite load = 8 connections paced to 1,000 rps "
