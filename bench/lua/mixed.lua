@@ -1,4 +1,4 @@
--- BENCH_CREATE_PCT % creates (POST /api/links), the rest redirects among BENCH_CODES seeded codes.
+-- BENCH_CREATE_PCT % creates (POST /api/links), the rest redirects among BENCH_CODES seeded codes; 100 is the create scenario.
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 local n = common.env_number("BENCH_CODES", 100000)
 local create_pct = common.env_number("BENCH_CREATE_PCT", 5)
