@@ -63,8 +63,11 @@ public sealed partial record ClickEvent(
 
     private static string? Truncate(string? value, int max) => value is { Length: > 0 } ? value[..Math.Min(value.Length, max)] : null;
 
-    /// <summary>The one definition of a valid short code, shared by API validation and the consumer.</summary>
-    [GeneratedRegex("^[A-Za-z0-9_-]{3,64}$", RegexOptions.CultureInvariant)]
+    /// <summary>
+    /// The one definition of a valid short code, shared by API validation and the consumer. Anchored with \z, not $:
+    /// in .NET "$" also matches before a final newline, so "abcd\n" would pass.
+    /// </summary>
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{3,64}\z", RegexOptions.CultureInvariant)]
     public static partial Regex CodePattern();
 }
 

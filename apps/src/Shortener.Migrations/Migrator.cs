@@ -99,8 +99,16 @@ public sealed partial class Migrator(NpgsqlDataSource dataSource, IOptions<Migra
             while (await reader.ReadAsync(cancellationToken)) applied[reader.GetInt32(0)] = reader.GetString(1);
         }
 
+        var known = EmbeddedMigrations();
+        if (applied.Keys.Where(version => known.All(m => m.Version != version)).Order().FirstOrDefault() is > 0 and var unknown)
+        {
+            throw new InvalidOperationException(
+                $"The database has migration {unknown}, which this build does not know: a newer version of the service created it. "
+                + "Run the newer migrator, or start from an empty database.");
+        }
+
         var count = 0;
-        foreach (var migration in EmbeddedMigrations())
+        foreach (var migration in known)
         {
             if (applied.TryGetValue(migration.Version, out var checksum))
             {
