@@ -15,6 +15,7 @@ public sealed class ApiMetrics
     private readonly Counter<long> _clicksDropped;
     private readonly Counter<long> _clicksPublished;
     private readonly Counter<long> _redisFailures;
+    private readonly Counter<long> _cacheLoads;
 
     public ApiMetrics(IMeterFactory meterFactory)
     {
@@ -25,6 +26,8 @@ public sealed class ApiMetrics
         _clicksDropped = _meter.CreateCounter<long>("shortener.clicks.dropped", "{click}", "Click events dropped because the buffer was full");
         _clicksPublished = _meter.CreateCounter<long>("shortener.clicks.published", "{click}", "Click events written to the Redis stream");
         _redisFailures = _meter.CreateCounter<long>("shortener.redis.failures", "{failure}", "Redis operations that failed and were degraded around");
+        _cacheLoads = _meter.CreateCounter<long>("shortener.link_cache.loads", "{load}",
+            "In-process cache misses loaded from Redis or PostgreSQL (concurrent misses of one code share one load)");
     }
 
     public void LinkCreated() => _linksCreated.Add(1);
@@ -41,6 +44,9 @@ public sealed class ApiMetrics
             CacheTier.Redis => "redis",
             _ => "database",
         }));
+
+    public void CacheLoad(CacheTier tier) =>
+        _cacheLoads.Add(1, new KeyValuePair<string, object?>("tier", tier == CacheTier.Redis ? "redis" : "database"));
 
     public void ClickEnqueued() => _clicksEnqueued.Add(1);
     public void ClickDropped() => _clicksDropped.Add(1);

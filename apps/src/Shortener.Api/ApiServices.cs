@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.HttpOverrides;
 using Scalar.AspNetCore;
 using Shortener.Api.Auth;
@@ -24,7 +23,7 @@ public static class ApiServices
         });
 
         var services = builder.Services;
-        services.AddOptions<LinkOptions>().BindConfiguration(LinkOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Links.LinkOptions>().BindConfiguration(Links.LinkOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<CacheOptions>().BindConfiguration(CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration(ClickOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section);
@@ -63,8 +62,8 @@ public static class ApiServices
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseCharsetCheck();
-        app.UseAuthentication();
+        app.UseRequestGuards();
+        // Authentication runs inside authorization, only for endpoints that require it (see AddApiKeyAuthentication).
         app.UseAuthorization();
         app.UseRateLimiter();
 
@@ -75,7 +74,4 @@ public static class ApiServices
         }
         return app;
     }
-
-    internal static IPAddress ClientAddress(this HttpContext context) =>
-        context.Connection.RemoteIpAddress ?? IPAddress.None;
 }

@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.RateLimiting;
 
 namespace Shortener.Api.Auth;
 
-/// <summary>The built-in rate limiter: per API key for management, per client IP for anonymous callers and redirects.</summary>
+/// <summary>
+/// The built-in rate limiter: per API key for management, per client address (IPv6 per /64) for anonymous callers
+/// and redirects.
+/// </summary>
 public static class RateLimiting
 {
     public const string ManagementPolicy = "management";
@@ -24,7 +27,7 @@ public static class RateLimiting
                 var limits = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
                 if (limits.ManagementPerMinute == 0) return RateLimitPartition.GetNoLimiter("off");
                 // Authenticated callers get the limit per key; unauthenticated ones (about to get a 401) share one per IP.
-                var partition = context.User.ApiKeyId() is { } keyId ? $"key:{keyId}" : $"ip:{context.ClientAddress()}";
+                var partition = context.User.ApiKeyId() is { } keyId ? $"key:{keyId}" : $"ip:{context.ClientPartition()}";
                 return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = limits.ManagementPerMinute,
@@ -39,7 +42,7 @@ public static class RateLimiting
             {
                 var limits = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<RateLimitOptions>>().Value;
                 if (limits.RedirectsPerSecond == 0) return RateLimitPartition.GetNoLimiter(System.Net.IPAddress.None);
-                return RateLimitPartition.GetTokenBucketLimiter(context.ClientAddress(), _ => new TokenBucketRateLimiterOptions
+                return RateLimitPartition.GetTokenBucketLimiter(context.ClientPartition(), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = limits.RedirectsPerSecond * 2,
                     TokensPerPeriod = limits.RedirectsPerSecond,

@@ -7,9 +7,14 @@ public sealed record Link(
     bool Permanent,
     DateTimeOffset CreatedAt,
     DateTimeOffset? ExpiresAt,
-    DateTimeOffset? DeletedAt);
+    DateTimeOffset? DeletedAt,
+    string? Owner,
+    long Version);
 
 public sealed record CreateLinkRequest(string? Url, string? Code, DateTimeOffset? ExpiresAt, bool? Permanent);
+
+/// <summary>A partial update: only the fields sent change. An expiry of null is "unchanged"; send <c>clearExpiry</c> to remove it.</summary>
+public sealed record UpdateLinkRequest(string? Url, DateTimeOffset? ExpiresAt, bool? ClearExpiry, bool? Permanent);
 
 public sealed record LinkResponse(
     string Code,
@@ -18,7 +23,8 @@ public sealed record LinkResponse(
     bool Permanent,
     DateTimeOffset CreatedAt,
     DateTimeOffset? ExpiresAt,
-    DateTimeOffset? DeletedAt);
+    DateTimeOffset? DeletedAt,
+    string? Owner);
 
 public sealed record LinkPage(IReadOnlyList<LinkResponse> Items, string? NextCursor);
 

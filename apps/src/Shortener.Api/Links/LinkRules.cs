@@ -60,5 +60,10 @@ public static class LinkRules
         return normalized;
     }
 
+    /// <summary>True when the (normalized, absolute) URL's host is one of <paramref name="hosts"/>: a link to itself would loop.</summary>
+    public static bool PointsAt(string normalizedUrl, IEnumerable<string> hosts) =>
+        Uri.TryCreate(normalizedUrl, UriKind.Absolute, out var uri)
+        && hosts.Any(host => string.Equals(uri.IdnHost.TrimEnd('.'), host.TrimEnd('.'), StringComparison.OrdinalIgnoreCase));
+
     public static string GenerateCode(int length) => RandomNumberGenerator.GetString(CodeAlphabet, length);
 }

@@ -4,17 +4,23 @@ using Shortener.Api.Redirects;
 
 namespace Shortener.Api.Links;
 
-/// <summary>The links table, through plain SQL on the shared NpgsqlDataSource.</summary>
+/// <summary>
+/// The links table, through plain SQL on the shared NpgsqlDataSource. Every management read and write takes an
+/// owner scope: null for an admin (every link), else only that owner's links. Another owner's link is simply not
+/// found, so codes cannot be enumerated through the API.
+/// </summary>
 public sealed class LinkStore(NpgsqlDataSource dataSource)
 {
-    private const string LinkColumns = "id, code, target_url, permanent, created_at, expires_at, deleted_at";
+    private const string LinkColumns = "id, code, target_url, permanent, created_at, expires_at, deleted_at, owner, version";
+    private const string InScope = "(@owner::text IS NULL OR owner = @owner)";
 
     /// <summary>Inserts the link; null when the code is already taken (live or deleted: codes are never reused).</summary>
-    public async Task<Link?> TryCreateAsync(string code, string targetUrl, bool permanent, DateTimeOffset? expiresAt, long? createdBy, CancellationToken ct)
+    public async Task<Link?> TryCreateAsync(string code, string targetUrl, bool permanent, DateTimeOffset? expiresAt,
+        long? createdBy, string? owner, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO links (code, target_url, permanent, expires_at, created_by)
-            VALUES (@code, @url, @permanent, @expires, @createdBy)
+            INSERT INTO links (code, target_url, permanent, expires_at, created_by, owner)
+            VALUES (@code, @url, @permanent, @expires, @createdBy, @owner)
             ON CONFLICT (code) DO NOTHING
             RETURNING {LinkColumns}
             """);
@@ -23,14 +29,16 @@ public sealed class LinkStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("permanent", permanent);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("expires", NpgsqlDbType.TimestampTz) { TypedValue = expiresAt });
         command.Parameters.Add(new NpgsqlParameter<long?>("createdBy", NpgsqlDbType.Bigint) { TypedValue = createdBy });
+        AddOwner(command, owner);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadLink(reader) : null;
     }
 
-    public async Task<Link?> FindAsync(string code, CancellationToken ct)
+    public async Task<Link?> FindAsync(string code, string? owner, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"SELECT {LinkColumns} FROM links WHERE code = @code");
+        await using var command = dataSource.CreateCommand($"SELECT {LinkColumns} FROM links WHERE code = @code AND {InScope}");
         command.Parameters.AddWithValue("code", code);
+        AddOwner(command, owner);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? ReadLink(reader) : null;
     }
@@ -39,7 +47,7 @@ public sealed class LinkStore(NpgsqlDataSource dataSource)
     public async Task<LinkTarget> FindTargetAsync(string code, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT target_url, permanent, expires_at, deleted_at IS NOT NULL FROM links WHERE code = @code");
+            "SELECT target_url, permanent, expires_at, deleted_at IS NOT NULL, version FROM links WHERE code = @code");
         command.Parameters.AddWithValue("code", code);
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return LinkTarget.Unknown;
@@ -47,29 +55,59 @@ public sealed class LinkStore(NpgsqlDataSource dataSource)
             reader.GetString(0),
             reader.GetBoolean(1),
             reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
-            reader.GetBoolean(3));
+            reader.GetBoolean(3),
+            reader.GetInt64(4));
     }
 
-    /// <summary>Soft delete: true when a live link was deleted now.</summary>
-    public async Task<bool> DeleteAsync(string code, CancellationToken ct)
+    /// <summary>Soft delete of a live link in scope; returns it as deleted, or null when there was nothing to delete.</summary>
+    public async Task<Link?> DeleteAsync(string code, string? owner, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            "UPDATE links SET deleted_at = now() WHERE code = @code AND deleted_at IS NULL");
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE links SET deleted_at = now(), version = version + 1
+            WHERE code = @code AND deleted_at IS NULL AND {InScope}
+            RETURNING {LinkColumns}
+            """);
         command.Parameters.AddWithValue("code", code);
-        return await command.ExecuteNonQueryAsync(ct) == 1;
+        AddOwner(command, owner);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadLink(reader) : null;
     }
 
-    /// <summary>Keyset pagination over live links, newest first: cost is independent of the page number.</summary>
-    public async Task<(IReadOnlyList<Link> Items, long? NextAfterId)> ListAsync(long? beforeId, int limit, CancellationToken ct)
+    /// <summary>Changes the target, the expiry or the redirect kind of a live link in scope; null when there is none.</summary>
+    public async Task<Link?> UpdateAsync(string code, string? owner, string? targetUrl, bool clearExpiry, DateTimeOffset? expiresAt,
+        bool? permanent, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE links SET
+                target_url = coalesce(@url, target_url),
+                expires_at = CASE WHEN @clearExpiry THEN NULL ELSE coalesce(@expires, expires_at) END,
+                permanent = coalesce(@permanent, permanent),
+                version = version + 1
+            WHERE code = @code AND deleted_at IS NULL AND {InScope}
+            RETURNING {LinkColumns}
+            """);
+        command.Parameters.AddWithValue("code", code);
+        command.Parameters.Add(new NpgsqlParameter<string?>("url", NpgsqlDbType.Text) { TypedValue = targetUrl });
+        command.Parameters.AddWithValue("clearExpiry", clearExpiry);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("expires", NpgsqlDbType.TimestampTz) { TypedValue = expiresAt });
+        command.Parameters.Add(new NpgsqlParameter<bool?>("permanent", NpgsqlDbType.Boolean) { TypedValue = permanent });
+        AddOwner(command, owner);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadLink(reader) : null;
+    }
+
+    /// <summary>Keyset pagination over live links in scope, newest first: cost is independent of the page number.</summary>
+    public async Task<(IReadOnlyList<Link> Items, long? NextAfterId)> ListAsync(string? owner, long? beforeId, int limit, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {LinkColumns} FROM links
-            WHERE deleted_at IS NULL AND (@before::bigint IS NULL OR id < @before)
+            WHERE deleted_at IS NULL AND {InScope} AND (@before::bigint IS NULL OR id < @before)
             ORDER BY id DESC
             LIMIT @limit
             """);
         command.Parameters.Add(new NpgsqlParameter<long?>("before", NpgsqlDbType.Bigint) { TypedValue = beforeId });
         command.Parameters.AddWithValue("limit", limit + 1);
+        AddOwner(command, owner);
         var items = new List<Link>(limit + 1);
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
@@ -101,6 +139,9 @@ public sealed class LinkStore(NpgsqlDataSource dataSource)
         return (sum, days);
     }
 
+    private static void AddOwner(NpgsqlCommand command, string? owner) =>
+        command.Parameters.Add(new NpgsqlParameter<string?>("owner", NpgsqlDbType.Text) { TypedValue = owner });
+
     private static Link ReadLink(NpgsqlDataReader reader) => new(
         reader.GetInt64(0),
         reader.GetString(1),
@@ -108,5 +149,7 @@ public sealed class LinkStore(NpgsqlDataSource dataSource)
         reader.GetBoolean(3),
         reader.GetFieldValue<DateTimeOffset>(4),
         reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-        reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
+        reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+        reader.IsDBNull(7) ? null : reader.GetString(7),
+        reader.GetInt64(8));
 }

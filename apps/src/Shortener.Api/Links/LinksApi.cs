@@ -7,7 +7,10 @@ using Shortener.Api.Redirects;
 
 namespace Shortener.Api.Links;
 
-/// <summary>Management of links: authenticated by API key and rate limited per key, at the group.</summary>
+/// <summary>
+/// Management of links: authenticated by API key and rate limited per key, at the group. A key sees and changes only
+/// its owner's links (another owner's link answers 404, never 403, so codes cannot be probed); admin keys see all.
+/// </summary>
 public static class LinksApi
 {
     private const int MaxPageSize = 100;
@@ -22,6 +25,7 @@ public static class LinksApi
         links.MapPost("/", CreateAsync).Accepts<CreateLinkRequest>("application/json");
         links.MapGet("/", ListAsync);
         links.MapGet("/{code}", GetAsync);
+        links.MapPatch("/{code}", UpdateAsync).Accepts<UpdateLinkRequest>("application/json");
         links.MapDelete("/{code}", DeleteAsync);
         links.MapGet("/{code}/stats", StatsAsync);
         return app;
@@ -32,20 +36,18 @@ public static class LinksApi
         IOptions<LinkOptions> options, TimeProvider time, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
-        string? url = null;
-        if (string.IsNullOrWhiteSpace(request.Url)) errors["url"] = ["The url is required."];
-        else if ((url = LinkRules.NormalizeUrl(request.Url, out var urlError)) is null) errors["url"] = [urlError!];
-
+        var url = ValidateUrl(request.Url, required: true, http, options.Value, errors);
         if (request.Code is not null && LinkRules.ValidateCode(request.Code) is { } codeError) errors["code"] = [codeError];
         if (request.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) errors["expiresAt"] = ["The expiry must be in the future."];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
 
         var createdBy = http.User.ApiKeyId();
+        var owner = http.User.FindFirst(ApiKeyAuthenticationHandler.OwnerClaim)?.Value;
         var permanent = request.Permanent ?? false;
         Link? link;
         if (request.Code is { } code)
         {
-            link = await store.TryCreateAsync(code, url!, permanent, request.ExpiresAt, createdBy, ct);
+            link = await store.TryCreateAsync(code, url!, permanent, request.ExpiresAt, createdBy, owner, ct);
             if (link is null)
             {
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict,
@@ -58,7 +60,8 @@ public static class LinksApi
             link = null;
             for (var attempt = 0; attempt < 5 && link is null; attempt++)
             {
-                link = await store.TryCreateAsync(LinkRules.GenerateCode(options.Value.GeneratedCodeLength), url!, permanent, request.ExpiresAt, createdBy, ct);
+                link = await store.TryCreateAsync(LinkRules.GenerateCode(options.Value.GeneratedCodeLength), url!, permanent,
+                    request.ExpiresAt, createdBy, owner, ct);
             }
             if (link is null)
             {
@@ -67,8 +70,8 @@ public static class LinksApi
             }
         }
 
-        // A create may follow a cached "unknown code" for the same code.
-        await cache.InvalidateAsync(link.Code);
+        // A create may follow a cached "unknown code" for the same code: every replica learns the new state.
+        await cache.PublishAsync(link.Code, ToTarget(link));
         metrics.LinkCreated();
         return TypedResults.Created($"/api/links/{link.Code}", ToResponse(link, http, options.Value));
     }
@@ -76,16 +79,39 @@ public static class LinksApi
     public static async Task<Results<Ok<LinkResponse>, ProblemHttpResult>> GetAsync(
         string code, HttpContext http, LinkStore store, IOptions<LinkOptions> options, CancellationToken ct)
     {
-        var link = LinkRules.ValidateCode(code) is null ? await store.FindAsync(code, ct) : null;
+        var link = LinkRules.ValidateCode(code) is null ? await store.FindAsync(code, http.User.OwnerScope(), ct) : null;
         return link is null ? NotFound(code) : TypedResults.Ok(ToResponse(link, http, options.Value));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
-        string code, LinkStore store, LinkCache cache, CancellationToken ct)
+    public static async Task<Results<Ok<LinkResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
+        string code, UpdateLinkRequest request, HttpContext http, LinkStore store, LinkCache cache,
+        IOptions<LinkOptions> options, TimeProvider time, CancellationToken ct)
     {
         if (LinkRules.ValidateCode(code) is not null) return NotFound(code);
-        if (!await store.DeleteAsync(code, ct) && await store.FindAsync(code, ct) is null) return NotFound(code);
-        await cache.InvalidateAsync(code);
+        var errors = new Dictionary<string, string[]>();
+        var url = ValidateUrl(request.Url, required: false, http, options.Value, errors);
+        if (request.ExpiresAt is { } expiresAt && expiresAt <= time.GetUtcNow()) errors["expiresAt"] = ["The expiry must be in the future."];
+        if (request is { ClearExpiry: true, ExpiresAt: not null }) errors["clearExpiry"] = ["Either set an expiry or clear it, not both."];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+
+        var link = await store.UpdateAsync(code, http.User.OwnerScope(), url, request.ClearExpiry ?? false, request.ExpiresAt, request.Permanent, ct);
+        if (link is null) return NotFound(code);
+        await cache.PublishAsync(link.Code, ToTarget(link));
+        return TypedResults.Ok(ToResponse(link, http, options.Value));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        string code, HttpContext http, LinkStore store, LinkCache cache, CancellationToken ct)
+    {
+        if (LinkRules.ValidateCode(code) is not null) return NotFound(code);
+        var owner = http.User.OwnerScope();
+        var deleted = await store.DeleteAsync(code, owner, ct);
+        if (deleted is null)
+        {
+            // Deleting twice is fine (idempotent); deleting what the caller cannot see is not found.
+            return await store.FindAsync(code, owner, ct) is null ? NotFound(code) : TypedResults.NoContent();
+        }
+        await cache.PublishAsync(code, ToTarget(deleted));
         return TypedResults.NoContent();
     }
 
@@ -107,26 +133,61 @@ public static class LinksApi
             }
             before = id;
         }
-        var (items, next) = await store.ListAsync(before, size, ct);
+        var (items, next) = await store.ListAsync(http.User.OwnerScope(), before, size, ct);
         return TypedResults.Ok(new LinkPage(
             items.Select(link => ToResponse(link, http, options.Value)).ToList(),
             next is { } n ? EncodeCursor(n) : null));
     }
 
     public static async Task<Results<Ok<LinkStats>, ValidationProblem, ProblemHttpResult>> StatsAsync(
-        string code, LinkStore store, TimeProvider time, CancellationToken ct, int? days = null)
+        string code, HttpContext http, LinkStore store, TimeProvider time, CancellationToken ct, int? days = null)
     {
         var window = days ?? 30;
         if (window is < 1 or > 366)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["days"] = ["Between 1 and 366."] });
         }
-        if (LinkRules.ValidateCode(code) is not null || await store.FindAsync(code, ct) is null) return NotFound(code);
+        if (LinkRules.ValidateCode(code) is not null || await store.FindAsync(code, http.User.OwnerScope(), ct) is null) return NotFound(code);
 
         var since = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1 - window);
         var (total, perDay) = await store.ClicksAsync(code, since, ct);
         return TypedResults.Ok(new LinkStats(code, total, perDay));
     }
+
+    /// <summary>The normalized URL, or null with the reason in <paramref name="errors"/> (or null and no error when optional and absent).</summary>
+    private static string? ValidateUrl(string? requested, bool required, HttpContext http, LinkOptions options, Dictionary<string, string[]> errors)
+    {
+        if (requested is null && !required) return null;
+        if (string.IsNullOrWhiteSpace(requested))
+        {
+            errors["url"] = ["The url is required."];
+            return null;
+        }
+        var url = LinkRules.NormalizeUrl(requested, out var urlError);
+        if (url is null)
+        {
+            errors["url"] = [urlError!];
+            return null;
+        }
+        if (LinkRules.PointsAt(url, ServiceHosts(http, options)))
+        {
+            errors["url"] = ["The URL points at this service itself: it would redirect to itself."];
+            return null;
+        }
+        return url;
+    }
+
+    /// <summary>The hosts short links are served on: the configured public base URL's and the one this request came to.</summary>
+    private static IEnumerable<string> ServiceHosts(HttpContext http, LinkOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.PublicBaseUrl) && Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var publicBase))
+        {
+            yield return publicBase.IdnHost;
+        }
+        if (http.Request.Host.HasValue) yield return http.Request.Host.Host;
+    }
+
+    private static LinkTarget ToTarget(Link link) => new(link.TargetUrl, link.Permanent, link.ExpiresAt, link.DeletedAt is not null, link.Version);
 
     private static ProblemHttpResult NotFound(string code) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Link not found",
@@ -138,7 +199,7 @@ public static class LinksApi
             ? $"{http.Request.Scheme}://{http.Request.Host}"
             : options.PublicBaseUrl.TrimEnd('/');
         return new LinkResponse(link.Code, link.TargetUrl, $"{baseUrl}/{link.Code}", link.Permanent,
-            link.CreatedAt, link.ExpiresAt, link.DeletedAt);
+            link.CreatedAt, link.ExpiresAt, link.DeletedAt, link.Owner);
     }
 
     private static string EncodeCursor(long id)

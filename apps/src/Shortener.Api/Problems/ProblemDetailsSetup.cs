@@ -21,6 +21,7 @@ public static class ProblemDetailsSetup
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
         });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<ConstraintViolationHandler>();
         services.AddExceptionHandler<DependencyUnavailableHandler>();
         // Binding failures throw instead of answering an empty 400, so the handler below can say what was wrong.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

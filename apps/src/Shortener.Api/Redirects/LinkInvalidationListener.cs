@@ -4,7 +4,7 @@ namespace Shortener.Api.Redirects;
 
 /// <summary>
 /// Keeps every replica's in-process cache honest: deletes and creates published by any replica on
-/// <see cref="LinkCache.InvalidationChannel"/> evict the code here. StackExchange.Redis re-subscribes after
+/// <see cref="LinkCache.InvalidationChannel"/> ("version|code") evict the code here. StackExchange.Redis re-subscribes after
 /// a reconnect by itself; messages missed while Redis was down are bounded by the short local TTL.
 /// </summary>
 public sealed partial class LinkInvalidationListener(IConnectionMultiplexer redis, LinkCache cache, ILogger<LinkInvalidationListener> logger)
@@ -23,7 +23,10 @@ public sealed partial class LinkInvalidationListener(IConnectionMultiplexer redi
                 {
                     try
                     {
-                        await redis.GetSubscriber().SubscribeAsync(channel, (_, code) => cache.ForgetLocally(code!));
+                        await redis.GetSubscriber().SubscribeAsync(channel, (_, message) =>
+                        {
+                            if (LinkCache.ParseAnnouncement(message) is var (code, version)) cache.ForgetLocally(code, version);
+                        });
                         subscribed = true;
                     }
                     catch (Exception ex) when (ex is RedisException or TimeoutException)

@@ -87,6 +87,8 @@ public sealed class BadInputTests(ApiFixture fixture) : IClassFixture<ApiFixture
         "'; DROP TABLE links; --", "x' OR '1'='1", "<script>alert(1)</script>", "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd",
         "\u202Eevil", "ab\u200Bcd", "ｆｕｌｌｗｉｄｔｈ", "abc\u0000def", "%00", "\r\nX-Injected: 1", "ab%0d%0aSet-Cookie:x",
         "🙂🙂🙂", new string('a', 10_000),
+        // Valid codes with one character too many at either end: "$" in a .NET pattern also matches before a final "\n".
+        "abcd\n", "abcd\r\n", "abcd\r", "\nabcd", " abcd", "abcd ", "abcd\t", "abcd\u00a0", "abcd\u200b", "abcd\u0000", "ａｂｃｄ", "abcd\ud800",
     };
 
     [Theory]
@@ -144,6 +146,46 @@ public sealed class BadInputTests(ApiFixture fixture) : IClassFixture<ApiFixture
             var client = fixture.Api.Client(apiKey: null);
             client.DefaultRequestHeaders.TryAddWithoutValidation("X-Api-Key", key);
             await (await client.GetAsync("/api/links")).AssertProblemAsync(401);
+        }
+    }
+
+    [Fact]
+    public async Task AValueOnlyPostgresRefusesIsA400ProblemNotA500()
+    {
+        // A stricter rule in the database than in the API stands for any gap validation may have: the constraint
+        // violation must still answer a 4xx problem and store nothing.
+        await using var connection = new NpgsqlConnection(fixture.Postgres);
+        await connection.OpenAsync();
+        await new NpgsqlCommand("ALTER TABLE links ADD CONSTRAINT test_tripwire CHECK (target_url NOT LIKE '%/tripwire%')", connection).ExecuteNonQueryAsync();
+        try
+        {
+            var response = await _client.CreateLinkAsync(new { url = "https://example.com/tripwire", code = "tripwire-" + Guid.NewGuid().ToString("N")[..6] });
+            await response.AssertProblemAsync(400);
+            await using var count = new NpgsqlCommand("SELECT count(*) FROM links WHERE target_url LIKE '%/tripwire%'", connection);
+            Assert.Equal(0L, await count.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await new NpgsqlCommand("ALTER TABLE links DROP CONSTRAINT test_tripwire", connection).ExecuteNonQueryAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AnOversizedBodyToAnEndpointThatIgnoresBodiesIsA413AndTheNextRequestIsAnswered()
+    {
+        // One connection, reused: an oversized body answered 404/401/405 on a keep-alive connection used to be drained
+        // after the answer, found too large, and the connection dropped under the client's next request.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, AllowAutoRedirect = false })
+        {
+            BaseAddress = fixture.Api.BaseAddress,
+        };
+        foreach (var path in new[] { "/no/such/path", "/api/links", "/some-code", "/api/links/some-code/stats" })
+        {
+            using var content = new ByteArrayContent(new byte[20 * 1024]);
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
+            var refused = await client.PostAsync(path, content);
+            await refused.AssertProblemAsync(413);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/livez")).StatusCode);
         }
     }
 

@@ -63,7 +63,7 @@ public sealed class RedirectCacheTests : IAsyncLifetime
         var code = "later-" + Guid.NewGuid().ToString("N")[..8];
         Assert.Equal(HttpStatusCode.NotFound, (await b.GetAsync("/" + code)).StatusCode);
         var db = (await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString)).GetDatabase();
-        await LocalProcess.WaitUntilAsync(async () => (string?)await db.StringGetAsync(LinkCache.RedisKey(code)) == "!",
+        await LocalProcess.WaitUntilAsync(async () => LinkTarget.FromCacheValue(await db.StringGetAsync(LinkCache.RedisKey(code))) is { Exists: false },
             TimeSpan.FromSeconds(5), "the negative entry in the Redis tier");
 
         await CreateAsync(a, code);

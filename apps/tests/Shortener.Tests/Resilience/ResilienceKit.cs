@@ -84,21 +84,6 @@ internal static class ResilienceKit
         return request;
     }
 
-    /// <summary>Sum of every series of a counter or gauge on /metrics (0 when it has not been recorded yet).</summary>
-    public static async Task<double> MetricAsync(HttpClient client, string name)
-    {
-        var text = await client.GetStringAsync("/metrics");
-        double sum = 0;
-        foreach (var line in text.Split('\n'))
-        {
-            if (!line.StartsWith(name, StringComparison.Ordinal) || line.Length == name.Length || line[name.Length] is not (' ' or '{')) continue;
-            // "name{labels} value [timestamp]": the value follows the closing brace (labels may contain spaces).
-            var afterLabels = line[(line.LastIndexOf('}') + 1)..].Trim();
-            sum += double.Parse(afterLabels.Split(' ')[0], CultureInfo.InvariantCulture);
-        }
-        return sum;
-    }
-
     /// <summary>Fails with the first offending samples when any sample matches <paramref name="bad"/>.</summary>
     public static void AssertNone(IEnumerable<Sample> samples, Func<Sample, bool> bad, string what)
     {

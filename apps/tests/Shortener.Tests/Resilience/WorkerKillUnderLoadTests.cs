@@ -7,6 +7,7 @@ using Shortener.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 using static Shortener.Tests.Resilience.ResilienceKit;
+using static Shortener.Tests.Infrastructure.Metrics;
 
 namespace Shortener.Tests.Resilience;
 

@@ -2,9 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
-using Shortener.Tests.Infrastructure;
 
-namespace Shortener.Tests.Resilience;
+namespace Shortener.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback TCP proxy that holds every forwarded chunk for <see cref="Delay"/> (in both directions, order
@@ -29,6 +28,12 @@ public sealed class DelayProxy : IAsyncDisposable
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>
+    /// False: only answers (target to client) are held, so a query reaches the database at once and its result comes
+    /// back late, which opens a deterministic window between a read and its use.
+    /// </summary>
+    public bool DelayRequests { get; set; } = true;
 
     public TimeSpan Delay
     {
@@ -63,8 +68,8 @@ public sealed class DelayProxy : IAsyncDisposable
             upstream.NoDelay = true;
             await upstream.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
             using var done = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            var up = PumpAsync(client.GetStream(), upstream.GetStream(), done.Token);
-            var down = PumpAsync(upstream.GetStream(), client.GetStream(), done.Token);
+            var up = PumpAsync(client.GetStream(), upstream.GetStream(), towardsClient: false, done.Token);
+            var down = PumpAsync(upstream.GetStream(), client.GetStream(), towardsClient: true, done.Token);
             await Task.WhenAny(up, down);
             await done.CancelAsync();
             await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -76,7 +81,7 @@ public sealed class DelayProxy : IAsyncDisposable
     }
 
     /// <summary>Reads chunks as they come and writes each one once it is <see cref="Delay"/> old.</summary>
-    private async Task PumpAsync(NetworkStream from, NetworkStream to, CancellationToken ct)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool towardsClient, CancellationToken ct)
     {
         var chunks = Channel.CreateUnbounded<(long Due, byte[] Data)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var writer = Task.Run(async () =>
@@ -94,7 +99,8 @@ public sealed class DelayProxy : IAsyncDisposable
             int read;
             while ((read = await from.ReadAsync(buffer, ct)) > 0)
             {
-                var due = Stopwatch.GetTimestamp() + (long)(Delay.TotalSeconds * Stopwatch.Frequency);
+                var delay = towardsClient || DelayRequests ? Delay : TimeSpan.Zero;
+                var due = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
                 chunks.Writer.TryWrite((due, buffer[..read]));
             }
         }
