@@ -57,7 +57,15 @@ public sealed class TelemetryTests : IAsyncLifetime
     public async Task ARedirectIsTracedThroughCacheDatabaseStreamAndWorker()
     {
         var client = _api.Client();
-        var code = (await (await client.CreateLinkAsync(new { url = "https://example.com/traced" })).ReadJsonAsync()).GetProperty("code").GetString()!;
+        // A link no cache has seen (creating through the API would put it in Redis), so the redirect reads PostgreSQL.
+        var code = "traced" + Guid.NewGuid().ToString("N")[..8];
+        await using (var db = new Npgsql.NpgsqlConnection(_kit.Postgres))
+        {
+            await db.OpenAsync();
+            await using var insert = new Npgsql.NpgsqlCommand("INSERT INTO links (code, target_url, owner) VALUES ($1, 'https://example.com/traced', 'telemetry')", db);
+            insert.Parameters.AddWithValue(code);
+            await insert.ExecuteNonQueryAsync();
+        }
         Assert.Equal(HttpStatusCode.Found, (await client.GetAsync("/" + code)).StatusCode);
 
         Activity server = null!;
