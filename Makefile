@@ -61,5 +61,6 @@ clean: ## Remove build output
 	find apps -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
 
 .PHONY: clean-data
-clean-data: ## Delete the local PostgreSQL/Redis data of `make run` (.data/)
+clean-data: ## Delete the local PostgreSQL/Redis data of `make run` (.data/, and the cluster it links to when the clone is private)
+	@if [ -L .data/postgres ]; then rm -rf "$$(readlink -f .data/postgres)"; fi
 	rm -rf .data

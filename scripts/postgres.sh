@@ -15,6 +15,17 @@ fi
 as_owner=()
 if [ "$(id -u)" = 0 ]; then
   as_owner=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  # A clone under a directory the postgres user cannot traverse (root's home is 0700, so is mktemp -d):
+  # the cluster lives under /var/lib/shortener instead, and DATA_DIR becomes a symlink to it.
+  if ! "${as_owner[@]}" test -x "$(dirname "$data_dir")"; then
+    outside=/var/lib/shortener/$(sha256sum <<<"$data_dir" | cut -c1-16)/postgres
+    mkdir -p "$(dirname "$outside")"
+    chmod 755 /var/lib/shortener "$(dirname "$outside")"
+    if [ -d "$data_dir" ] && [ ! -L "$data_dir" ]; then mv "$data_dir" "$outside"; fi
+    ln -sfn "$outside" "$data_dir"
+    echo "$data_dir is not reachable by the postgres user: the cluster is kept in $outside"
+    data_dir=$outside
+  fi
 fi
 
 if [ ! -s "$data_dir/PG_VERSION" ]; then
