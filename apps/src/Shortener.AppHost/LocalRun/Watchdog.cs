@@ -40,7 +40,10 @@ public sealed class Watchdog(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var watched = model.Resources.Where(r => r is ExecutableResource or ProjectResource).ToList();
+        // Hidden resources (Aspire's per-project rebuilders) never start unless asked to.
+        var watched = model.Resources
+            .Where(r => r is ExecutableResource or ProjectResource && !r.Annotations.OfType<HiddenAnnotation>().Any())
+            .ToList();
         foreach (var resource in watched) _ = TailAsync(resource, stoppingToken);
 
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -55,8 +58,9 @@ public sealed class Watchdog(
             await foreach (var change in notifications.WatchAsync(stoppingToken))
             {
                 if (lifetime.ApplicationStopping.IsCancellationRequested) break;
-                if (!watched.Contains(change.Resource)) continue;
                 var snapshot = change.Snapshot;
+                if (snapshot.IsHidden) lock (_latest) watched.Remove(change.Resource);
+                if (!watched.Contains(change.Resource)) continue;
                 lock (_latest) _latest[change.Resource.Name] = snapshot;
 
                 if (snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } pidValue
