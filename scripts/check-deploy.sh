@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Validates deploy/compose without a container engine, and prints "N passed, N failed":
+# Validates deploy/compose and deploy/k8s without a container engine or a cluster, and prints "N passed, N failed":
 #   1. dclint 3.1.0: both compose files against the Compose schema and its rules, after the same
 #      .env interpolation Compose does (so pinned tags and port bindings are what gets checked);
-#   2. node --test deploy/tests: the deployment policy (with bad fixtures proving every rule can
-#      fail), cross-file consistency, documented-keys checks, and the secret/cert scripts;
+#   2. node --test deploy/tests: the deployment policy of compose, Traefik and deploy/k8s (rendered
+#      by `kubectl kustomize`, validated against the Kubernetes/KEDA/Traefik schemas), with bad
+#      fixtures proving every rule can fail, cross-file consistency, documented-keys checks, and
+#      the secret/cert scripts;
 #   3. yamllint and shellcheck when installed (Debian packages yamllint, shellcheck).
 # Tools come from deploy/tests/package-lock.json (npm ci into deploy/tests/node_modules).
 # Usage: scripts/check-deploy.sh
@@ -79,7 +81,8 @@ if command -v yamllint >/dev/null; then
     observability/otel-collector/config.yaml observability/loki/config.yaml observability/tempo/config.yaml
     observability/grafana/provisioning/datasources/datasources.yaml
     observability/grafana/provisioning/dashboards/dashboards.yaml
-    "$tests/fixtures/bad-compose.yaml" "$tests/yamllint.yaml")
+    "$tests/fixtures/bad-compose.yaml" "$tests/yamllint.yaml"
+    deploy/k8s "$tests/fixtures/bad-k8s.yaml")
   if yamllint --strict -c "$tests/yamllint.yaml" "${yaml_files[@]}" > "$work/yamllint.log" 2>&1; then
     pass "yamllint (${#yaml_files[@]} files)"
   else
@@ -93,7 +96,7 @@ fi
 
 if command -v shellcheck >/dev/null; then
   scripts=(scripts/check-deploy.sh "$compose/init-secrets.sh" "$compose/traefik/generate-local-cert.sh"
-    "$compose/postgres/initdb/10-monitoring-role.sh")
+    "$compose/postgres/initdb/10-monitoring-role.sh" deploy/k8s/overlays/k3d/create-secrets.sh)
   if shellcheck "${scripts[@]}"; then
     pass "shellcheck (${#scripts[@]} scripts)"
   else
