@@ -63,3 +63,16 @@ clean: ## Remove build output
 .PHONY: clean-data
 clean-data: ## Delete the local PostgreSQL/Redis data of `make run` (.data/)
 	rm -rf .data
+
+# --- Kubernetes (deploy/k8s) ---------------------------------------------------------------------
+CAPACITY_BENCH ?= $(shell ls bench/results/*.json | grep -v -- '-quick' | grep -v -- '-dirty' | sort | tail -n 1)
+
+.PHONY: capacity
+capacity: ## docs/capacity.md from the newest full `make bench` result (or CAPACITY_BENCH=bench/results/X.json)
+	dotnet run --project apps/tools/Shortener.Capacity -- $(CAPACITY_BENCH) --repo . --out docs/capacity.md
+
+.PHONY: k8s-check
+k8s-check: ## Only the deploy/k8s checks: overlays rendered, schemas, policy, bad fixtures, scaling simulation (all part of `make test`)
+	@[ -d deploy/tests/node_modules ] || npm ci --prefix deploy/tests --no-audit --no-fund --loglevel=error
+	node --test deploy/tests/k8s.test.mjs
+	dotnet test apps/tests/Shortener.Capacity.Tests
