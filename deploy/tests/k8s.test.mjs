@@ -19,14 +19,17 @@ const createdByScript = new Set([...readFileSync(join(k8s, 'overlays/k3d/create-
 const overlays = {
   k3d: { externalSecrets: createdByScript, requireDigest: false, composeMiddlewares },
   production: { externalSecrets: new Set(), requireDigest: true, composeMiddlewares },
+  // CI's load comes from one client IP: its limits are lifted on purpose, so no compose parity.
+  e2e: { externalSecrets: createdByScript, requireDigest: false },
 };
 const rendered = Object.fromEntries(Object.keys(overlays).map((name) => [name, renderOverlay(join(k8s, 'overlays', name))]));
 const describeViolations = (list) => list.map((v) => `${v.rule} ${v.subject}: ${v.message}`).join('\n');
+const rulesFor = (ctx) => k8sRules.filter((rule) => rule !== 'middleware-parity' || ctx.composeMiddlewares);
 
 for (const [name, ctx] of Object.entries(overlays)) {
   describe(`overlay ${name} satisfies every rule`, () => {
     const violations = checkManifests(rendered[name], ctx);
-    for (const rule of k8sRules) {
+    for (const rule of rulesFor(ctx)) {
       test(`${name}: ${rule}`, () => {
         const found = violations.filter((v) => v.rule === rule);
         assert.equal(found.length, 0, describeViolations(found));
