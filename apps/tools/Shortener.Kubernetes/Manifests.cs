@@ -1,7 +1,7 @@
 using System.Globalization;
 using YamlDotNet.RepresentationModel;
 
-namespace Shortener.Capacity;
+namespace Shortener.Kubernetes;
 
 /// <summary>The autoscaling and resource settings as written in deploy/k8s/base (read, never assumed).</summary>
 public sealed class Manifests

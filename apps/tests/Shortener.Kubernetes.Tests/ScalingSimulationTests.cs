@@ -1,4 +1,4 @@
-namespace Shortener.Capacity.Tests;
+namespace Shortener.Kubernetes.Tests;
 
 /// <summary>
 /// The HPA and KEDA decisions for the manifests' thresholds, simulated with the `make bench` figures:

@@ -1,4 +1,4 @@
-namespace Shortener.Capacity.Tests;
+namespace Shortener.Kubernetes.Tests;
 
 public class CapacityModelTests
 {
@@ -9,6 +9,12 @@ public class CapacityModelTests
         // result changes nothing until someone runs `make capacity` and commits both.
         var expected = Report.Render(Repo.Model(), Repo.Manifests);
         Assert.Equal(expected, File.ReadAllText(Repo.CapacityDoc));
+    }
+
+    [Fact]
+    public void ThePrometheusRuleIsWhatMakeK8sRulesGeneratesFromTheRuleFiles()
+    {
+        Assert.Equal(PrometheusRules.Render(Repo.Root), File.ReadAllText(Path.Combine(Repo.Root, PrometheusRules.Output)));
     }
 
     [Fact]

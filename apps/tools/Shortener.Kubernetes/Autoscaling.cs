@@ -1,4 +1,4 @@
-namespace Shortener.Capacity;
+namespace Shortener.Kubernetes;
 
 /// <summary>One scaling policy of an autoscaling/v2 HPA behavior (type Pods or Percent per period).</summary>
 public sealed record ScalingPolicy(string Type, int Value, int PeriodSeconds);

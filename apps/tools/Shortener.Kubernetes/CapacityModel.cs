@@ -1,4 +1,4 @@
-namespace Shortener.Capacity;
+namespace Shortener.Kubernetes;
 
 /// <summary>Choices the model is built on (not measurements): each one is printed in docs/capacity.md.</summary>
 public sealed record DesignTargets

@@ -1,4 +1,4 @@
-namespace Shortener.Capacity.Tests;
+namespace Shortener.Kubernetes.Tests;
 
 internal static class Repo
 {

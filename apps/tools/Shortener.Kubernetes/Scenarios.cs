@@ -1,4 +1,4 @@
-namespace Shortener.Capacity;
+namespace Shortener.Kubernetes;
 
 /// <summary>The load shapes the autoscalers are simulated against (docs/capacity.md, ScalingSimulationTests).</summary>
 public static class Scenarios

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Shortener.Capacity;
+namespace Shortener.Kubernetes;
 
 /// <summary>The measurements of one `make bench` run (bench/results/*.json) the capacity model uses.</summary>
 public sealed record BenchFigures(
