@@ -64,6 +64,13 @@ describe('the schema check itself', () => {
     const doc = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'w' }, spec: { scaleTargetRef: { name: 'w' }, triggers: [], maxReplicas: 3 } };
     assert.deepEqual(validateSchema(doc).unknown, ['/spec/maxReplicas']);
   });
+  test('misspelt fields in Traefik, prometheus-operator and HPA behavior are reported', () => {
+    const unknown = (doc) => validateSchema(doc).unknown;
+    assert.deepEqual(unknown({ apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { name: 'm' }, spec: { rateLimit: { average: 1, burts: 2 } } }), ['/spec/rateLimit/burts']);
+    assert.deepEqual(unknown({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'm' }, spec: { selector: {}, endpoints: [{ port: 'http', pth: '/metrics' }] } }), ['/spec/endpoints/0/pth']);
+    assert.deepEqual(unknown({ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'm' }, spec: { scaleTargetRef: { name: 'a' }, triggers: [], advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilisationWindowSeconds: 1 } } } } } }),
+      ['/spec/advanced/horizontalPodAutoscalerConfig/behavior/scaleUp/stabilisationWindowSeconds']);
+  });
   test('a kind with no schema is an error, not a pass', () => {
     assert.equal(validateSchema({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } }).known, false);
   });
