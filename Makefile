@@ -71,9 +71,9 @@ CAPACITY_BENCH ?= $(shell ls bench/results/*.json | grep -v -- '-quick' | grep -
 capacity: ## docs/capacity.md from the newest full `make bench` result (or CAPACITY_BENCH=bench/results/X.json)
 	dotnet run --project apps/tools/Shortener.Kubernetes -- capacity $(CAPACITY_BENCH) --repo . --out docs/capacity.md
 
-.PHONY: k8s-rules
-k8s-rules: ## deploy/k8s/base/monitoring/prometheusrule.yaml from observability/prometheus/rules (one source for every mode)
-	dotnet run --project apps/tools/Shortener.Kubernetes -- rules --repo .
+.PHONY: k8s-monitoring
+k8s-monitoring: ## deploy/k8s/base/monitoring: PrometheusRule and dashboard ConfigMaps from observability/ (one source for every mode)
+	dotnet run --project apps/tools/Shortener.Kubernetes -- monitoring --repo .
 
 .PHONY: k8s-check
 k8s-check: ## Only the deploy/k8s checks: overlays rendered, schemas, policy, bad fixtures, scaling simulation (all part of `make test`)

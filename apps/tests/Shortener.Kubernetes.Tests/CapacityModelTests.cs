@@ -12,9 +12,15 @@ public class CapacityModelTests
     }
 
     [Fact]
-    public void ThePrometheusRuleIsWhatMakeK8sRulesGeneratesFromTheRuleFiles()
+    public void ThePrometheusRuleIsWhatMakeK8sMonitoringGeneratesFromTheRuleFiles()
     {
         Assert.Equal(PrometheusRules.Render(Repo.Root), File.ReadAllText(Path.Combine(Repo.Root, PrometheusRules.Output)));
+    }
+
+    [Fact]
+    public void TheDashboardConfigMapsAreWhatMakeK8sMonitoringGeneratesFromTheDashboards()
+    {
+        Assert.Equal(GrafanaDashboards.Render(Repo.Root), File.ReadAllText(Path.Combine(Repo.Root, GrafanaDashboards.Output)));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Shortener.Kubernetes;
 
 // make capacity:  Shortener.Kubernetes capacity BENCH_JSON [--out docs/capacity.md] [--repo DIR]
-// make k8s-rules: Shortener.Kubernetes rules [--repo DIR]
+// make k8s-monitoring: Shortener.Kubernetes monitoring [--repo DIR]   (PrometheusRule and dashboards)
 var verb = args.Length > 0 ? args[0] : "";
 var repo = Path.GetFullPath(Option("--repo") ?? ".");
 switch (verb)
@@ -21,12 +21,13 @@ switch (verb)
             }
         }
         return 0;
-    case "rules":
+    case "monitoring":
         File.WriteAllText(Path.Combine(repo, PrometheusRules.Output), PrometheusRules.Render(repo));
-        Console.WriteLine($"wrote {PrometheusRules.Output}");
+        File.WriteAllText(Path.Combine(repo, GrafanaDashboards.Output), GrafanaDashboards.Render(repo));
+        Console.WriteLine($"wrote {PrometheusRules.Output} and {GrafanaDashboards.Output}");
         return 0;
     default:
-        Console.Error.WriteLine("usage: Shortener.Kubernetes capacity BENCH_RESULTS_JSON [--out FILE] [--repo DIR] | rules [--repo DIR]");
+        Console.Error.WriteLine("usage: Shortener.Kubernetes capacity BENCH_RESULTS_JSON [--out FILE] [--repo DIR] | monitoring [--repo DIR]");
         return 2;
 }
 
