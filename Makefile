@@ -11,7 +11,7 @@ export DOTNET_NOLOGO := 1
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: prerequisites
 prerequisites: ## Install (as root on Debian/Ubuntu) or name what run/test need
@@ -64,3 +64,20 @@ clean: ## Remove build output
 clean-data: ## Delete the local PostgreSQL/Redis data of `make run` (.data/, and the cluster it links to when the clone is private)
 	@if [ -L .data/postgres ]; then rm -rf "$$(readlink -f .data/postgres)"; fi
 	rm -rf .data
+
+# --- Kubernetes (deploy/k8s) ---------------------------------------------------------------------
+CAPACITY_BENCH ?= $(shell ls bench/results/*.json | grep -v -- '-quick' | grep -v -- '-dirty' | sort | tail -n 1)
+
+.PHONY: capacity
+capacity: ## docs/capacity.md from the newest full `make bench` result (or CAPACITY_BENCH=bench/results/X.json)
+	dotnet run --project apps/tools/Shortener.Kubernetes -- capacity $(CAPACITY_BENCH) --repo . --out docs/capacity.md
+
+.PHONY: k8s-monitoring
+k8s-monitoring: ## deploy/k8s/base/monitoring: PrometheusRule and dashboard ConfigMaps from observability/ (one source for every mode)
+	dotnet run --project apps/tools/Shortener.Kubernetes -- monitoring --repo .
+
+.PHONY: k8s-check
+k8s-check: ## Only the deploy/k8s checks: overlays rendered, schemas, policy, bad fixtures, scaling simulation (all part of `make test`)
+	@[ -d deploy/tests/node_modules ] || npm ci --prefix deploy/tests --no-audit --no-fund --loglevel=error
+	node --test deploy/tests/k8s.test.mjs
+	dotnet test apps/tests/Shortener.Kubernetes.Tests

