@@ -16,8 +16,15 @@ delete providers['//'];
 const cacheDir = process.env.INFRA_SCHEMA_CACHE
   ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'shortener-terraform-schemas');
 
-/** The schema of one provider ({ provider, resources, dataSources }), extracted once per version. */
+/** The schema of one provider ({ provider, config, resources, dataSources }), extracted once per version. */
+const loaded = new Map();
+
 export function providerSchema(name) {
+  if (!loaded.has(name)) loaded.set(name, loadSchema(name));
+  return loaded.get(name);
+}
+
+function loadSchema(name) {
   const pin = providers[name];
   if (!pin) throw new Error(`no schema source for provider "${name}" in infra/tests/providers.json`);
   const cached = join(cacheDir, `${pin.package.replace('/', '+')}@${pin.packageVersion}.json`);
