@@ -17,6 +17,8 @@ const cacheDir = process.env.INFRA_SCHEMA_CACHE
   ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'shortener-terraform-schemas');
 
 /** The schema of one provider ({ provider, config, resources, dataSources }), extracted once per version. */
+// Bump when extract() changes what it records, so stale caches are rebuilt.
+const EXTRACT_FORMAT = 2;
 const loaded = new Map();
 
 export function providerSchema(name) {
@@ -27,7 +29,7 @@ export function providerSchema(name) {
 function loadSchema(name) {
   const pin = providers[name];
   if (!pin) throw new Error(`no schema source for provider "${name}" in infra/tests/providers.json`);
-  const cached = join(cacheDir, `${pin.package.replace('/', '+')}@${pin.packageVersion}.json`);
+  const cached = join(cacheDir, `${pin.package.replace('/', '+')}@${pin.packageVersion}.v${EXTRACT_FORMAT}.json`);
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8'));
 
   const work = mkdtempSync(join(tmpdir(), 'tf-schema-'));
@@ -70,11 +72,23 @@ export function extract(packageDir) {
     const [, className, type] = found;
     const dts = withStructs(join(packageDir, 'lib', dir), 'index.d.ts', '.d.ts');
     const node = readNode(source, dts, source.indexOf('synthesizeHclAttributes() {'), `${className}Config`);
+    node.readable = readableAttributes(source, className, node);
     if (dir === 'provider') schema.config = node;
     else if (dir.startsWith('data-')) schema.dataSources[type] = node;
     else schema.resources[type] = node;
   }
   return schema;
+}
+
+// Every attribute an expression may read (arguments and computed attributes): the getters of the
+// resource class itself, not of its nested structs.
+function readableAttributes(source, className, node) {
+  const start = source.indexOf(`class ${className} extends`);
+  const body = source.slice(start, source.indexOf(`${className}.tfResourceType`, start));
+  const names = new Set([...Object.keys(node.attributes), ...Object.keys(node.blocks)]);
+  for (const [, name] of body.matchAll(/this\.(?:get\w*Attribute|interpolationForAttribute)\('(\w+)'\)/g)) names.add(name);
+  for (const [, name] of body.matchAll(/new \w+\(this, "(\w+)"/g)) names.add(name);
+  return [...names].sort();
 }
 
 function withStructs(dir, main, extension) {

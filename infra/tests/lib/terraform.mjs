@@ -41,7 +41,9 @@ const where = (file) => relative(paths.root, file);
 export async function checkDir(dir) {
   const violations = [];
   const add = (file, subject, message) => violations.push({ file: where(file), subject, message });
-  for (const { file, json } of await loadDir(dir)) {
+  for (const { file, text, json } of await loadDir(dir)) {
+    checkReferences(text, (s, m) => add(file, s, m));
+    checkNestedAttributeSyntax(text, (s, m) => add(file, s, m));
     for (const [kind, section] of [['resource', json.resource], ['data', json.data]]) {
       for (const [type, byName] of Object.entries(section ?? {})) {
         const provider = type.split('_')[0];
@@ -86,6 +88,45 @@ export async function checkDir(dir) {
     }
   }
   return violations;
+}
+
+const withoutComments = (text) => text.replace(/^\s*(#|\/\/).*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+
+// Every `type.name.attribute` and `data.type.name.attribute` read in an expression must be an
+// argument or computed attribute of that type (e.g. aws_eip.x.public_ip, not .ip_address).
+function checkReferences(text, add) {
+  const ref = /(?<![\w.])(data\.)?([a-z][a-z0-9]*)_([a-z0-9_]+)\.([a-z0-9_]+)(?:\[[^\]]*\])?\.([a-z_][a-z0-9_]*)/g;
+  for (const [whole, data, provider, rest, , attribute] of withoutComments(text).matchAll(ref)) {
+    if (!providers[provider]) continue;
+    const type = `${provider}_${rest}`;
+    const schema = providerSchema(provider);
+    const node = data ? schema.dataSources[type] : schema.resources[type];
+    if (!node) continue; // reported as an unknown type where it is declared
+    if (!node.readable.includes(attribute)) add(whole, `${type} has no attribute "${attribute}"`);
+  }
+}
+
+// hcl2json cannot tell `rules = [{ ... }]` from repeated `rules { ... }` blocks: for providers
+// whose nested arguments are attributes (Cloudflare 5.x), find block syntax in the text itself.
+function checkNestedAttributeSyntax(text, add) {
+  const clean = withoutComments(text);
+  const header = /^(resource|data) "([a-z0-9_]+)" "([\w-]+)" \{$/gm;
+  for (const match of clean.matchAll(header)) {
+    const [, kind, type, name] = match;
+    const provider = type.split('_')[0];
+    if (providers[provider]?.nestedSyntax !== 'attribute') continue;
+    const schema = providerSchema(provider);
+    const node = kind === 'data' ? schema.dataSources[type] : schema.resources[type];
+    if (!node) continue;
+    const end = clean.indexOf('\n}', match.index);
+    const body = clean.slice(match.index + match[0].length, end);
+    const nestedNames = new Set();
+    const collect = (n) => { for (const [k, v] of Object.entries(n.blocks)) { nestedNames.add(k); collect(v); } };
+    collect(node);
+    for (const [, block] of body.matchAll(/^\s*([a-z_][a-z0-9_]*)\s*\{/gm)) {
+      if (nestedNames.has(block)) add(`${kind === 'data' ? 'data.' : 'resource.'}${type}.${name}`, `"${block}" is a nested attribute: write ${block} = { ... } (or = [{ ... }]), not a block`);
+    }
+  }
 }
 
 // One block body against one schema node; `syntax` says how the provider's nested arguments are

@@ -9,7 +9,7 @@ data "cloudflare_zone" "this" {
 }
 
 locals {
-  zone_id = data.cloudflare_zone.this.zone_id
+  zone_id = data.cloudflare_zone.this.id
 
   # Zone settings: Full (strict) makes Cloudflare verify the origin certificate (Traefik's ACME one).
   zone_settings = {
