@@ -13,7 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { paths } from './lib/repo.mjs';
 import { loadDir, terraformDirs } from './lib/terraform.mjs';
 import {
-  checkAws, checkBackend, checkCloudflare, checkIngress, checkPins, checkSecrets, checkTfvars, checkVariables,
+  checkAws, checkBackend, checkCloudflare, checkIngress, checkPins, checkSecrets, checkTfvars, checkVariables, checkWorkflow,
 } from './lib/policy.mjs';
 
 const show = (list) => list.map((v) => `${v.rule} ${v.subject}: ${v.message}`).join('\n');
@@ -106,6 +106,26 @@ describe('the policy reports each violation of the bad fixtures', () => {
     }
     assert.ok(v.some((x) => x.rule === 'no-secrets' && /AWS access key/.test(x.message)), show(v));
     assert.ok(v.some((x) => x.rule === 'ingress-world' && x.subject === 'production.tfvars: ssh_allowed_cidrs'), show(v));
+  });
+});
+
+describe('the Terraform workflow', () => {
+  test('the shipped workflow satisfies every rule', () => {
+    const v = checkWorkflow(parseYaml(readFileSync(paths.workflow, 'utf8'))); assert.equal(v.length, 0, show(v));
+  });
+  const bad = checkWorkflow(parseYaml(readFileSync(join(paths.fixtures, 'bad-workflow/terraform.yml'), 'utf8')));
+  const expectations = [
+    ['workflow-permissions', 'workflow'], ['workflow-permissions', 'plan'], ['workflow-oidc', 'workflow'],
+    ['workflow-oidc', 'plan'], ['workflow-pinned', 'plan: actions/checkout@v4'],
+    ['workflow-apply-gate', 'apply'], ['workflow-plan', 'plan'],
+  ];
+  for (const [rule, subject] of expectations) {
+    test(`reports ${rule}: ${subject} on the bad fixture`, () => {
+      assert.ok(bad.some((x) => x.rule === rule && x.subject === subject), show(bad));
+    });
+  }
+  test('reports every apply-gate defect (environment, branch, -auto-approve)', () => {
+    assert.equal(bad.filter((x) => x.rule === 'workflow-apply-gate').length, 3, show(bad));
   });
 });
 

@@ -186,3 +186,39 @@ export function checkAws(files) {
   }
   return out;
 }
+
+/** The Terraform workflow: least privilege, OIDC instead of keys, actions pinned by commit, apply
+ * only on main behind the production environment, plan (and fmt/validate) on pull requests. */
+export function checkWorkflow(wf) {
+  const out = [];
+  const add = (rule, subject, message) => out.push({ rule, subject, message });
+  const text = JSON.stringify(wf);
+  if (!wf.permissions || Object.keys(wf.permissions).length > 0) add('workflow-permissions', 'workflow', 'top-level permissions must be {} (each job asks for its own)');
+  if (/AWS_(SECRET_)?ACCESS_KEY|aws-access-key-id|aws-secret-access-key/.test(text)) add('workflow-oidc', 'workflow', 'long-lived AWS keys: use role-to-assume through OIDC');
+  const jobs = Object.entries(wf.jobs ?? {});
+  const runs = (job) => (job.steps ?? []).map((s) => s.run ?? '').join('\n');
+  for (const [name, job] of jobs) {
+    for (const step of job.steps ?? []) {
+      if (step.uses && !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(step.uses)) add('workflow-pinned', `${name}: ${step.uses}`, 'pin actions by full commit SHA');
+      if (/configure-aws-credentials/.test(step.uses ?? '') && !step.with?.['role-to-assume']) add('workflow-oidc', name, 'configure-aws-credentials without role-to-assume');
+    }
+    if (/configure-aws-credentials/.test(JSON.stringify(job.steps)) && job.permissions?.['id-token'] !== 'write') add('workflow-oidc', name, 'OIDC needs permissions.id-token: write');
+    for (const [scope, level] of Object.entries(job.permissions ?? {})) {
+      if (level === 'write' && !['id-token', 'pull-requests'].includes(scope)) add('workflow-permissions', name, `${scope}: write is not needed`);
+    }
+    if (/terraform apply/.test(runs(job))) {
+      if (job.environment !== 'production' && job.environment?.name !== 'production') add('workflow-apply-gate', name, 'apply must run in the production environment (required reviewers)');
+      if (!/github\.ref == 'refs\/heads\/main'/.test(job.if ?? '') || !/github\.event_name == 'push'/.test(job.if ?? '')) add('workflow-apply-gate', name, 'apply must run only on pushes to main');
+      if (/-auto-approve/.test(runs(job))) add('workflow-apply-gate', name, 'apply a reviewed plan file, not -auto-approve');
+    }
+  }
+  const pr = jobs.find(([, job]) => /pull_request/.test(job.if ?? ''));
+  if (!pr) add('workflow-plan', 'workflow', 'no job for pull requests');
+  else {
+    for (const command of ['terraform fmt -check', 'terraform validate', 'terraform plan']) {
+      if (!runs(pr[1]).includes(command)) add('workflow-plan', pr[0], `missing "${command}"`);
+    }
+    if (!/createComment|updateComment/.test(JSON.stringify(pr[1].steps))) add('workflow-plan', pr[0], 'the plan is not posted as a comment');
+  }
+  return out;
+}
