@@ -5,7 +5,8 @@
 #   3. node --test infra/tests: every argument against the pinned providers' real schemas (read from
 #      the @cdktf/provider-* packages, cached), the policy rules with their bad fixtures, and the
 #      rendered cloud-init user-data (cloud-init schema, nft --check, shellcheck);
-#   4. shellcheck of this script.
+#   4. shellcheck of this script, scripts/infra-boot-test.sh and the user-data's script.
+# The user-data applied to a Debian root filesystem is `make infra-boot-test` (root, minutes).
 # Needs terraform >= 1.11, Node.js 20, and the Debian packages cloud-init, nftables, shellcheck.
 # Usage: scripts/check-infra.sh
 set -euo pipefail
@@ -63,8 +64,8 @@ if [ "$node_status" -ne 0 ] && [ "${node_failed:-0}" -eq 0 ]; then
   fail "node --test $tests exited $node_status"
 fi
 
-if shellcheck scripts/check-infra.sh infra/terraform/modules/cloud-init/files/host-setup.sh; then
-  pass "shellcheck (2 scripts)"
+if shellcheck scripts/check-infra.sh scripts/infra-boot-test.sh infra/terraform/modules/cloud-init/files/host-setup.sh; then
+  pass "shellcheck (3 scripts)"
 else
   fail "shellcheck"
 fi
