@@ -33,6 +33,8 @@ locals {
   }]...)
 
   api_fqdn = "${var.api_host}.${var.zone_name}"
+  # The Free plan matches rate-limiting rules on the path only; Pro and above can add the host.
+  api_rate_limit_expression = var.api_rate_limit_match_host ? "(http.host eq \"${local.api_fqdn}\" and http.request.uri.path contains \"/api/\")" : "(http.request.uri.path contains \"/api/\")"
 }
 
 resource "cloudflare_zone_setting" "this" {
@@ -79,7 +81,7 @@ resource "cloudflare_ruleset" "api_rate_limit" {
 
   rules = [{
     description = "Rate limit ${local.api_fqdn}"
-    expression  = "(http.host eq \"${local.api_fqdn}\")"
+    expression  = local.api_rate_limit_expression
     action      = "block"
     enabled     = true
     ratelimit = {

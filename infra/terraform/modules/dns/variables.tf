@@ -61,6 +61,12 @@ variable "api_rate_limit" {
   }
 }
 
+variable "api_rate_limit_match_host" {
+  type        = bool
+  description = "Also match the API host name in the rate-limiting rule (needs the Pro plan or above; the Free plan matches the /api/ path only, which no short code contains)."
+  default     = false
+}
+
 variable "hsts_max_age" {
   type        = number
   description = "HSTS max-age in seconds. Start low; raise to a year (31536000) once every host serves HTTPS."
