@@ -37,7 +37,7 @@ describe('the shipped configuration satisfies every rule', () => {
     'ingress: only 22/80/443, never from 0.0.0.0/0 or ::/0': () => checkIngress(everything),
     'every variable typed and described': () => checkVariables(everything),
     'no literal secrets in .tf files': () => checkSecrets(everything),
-    'Cloudflare: records proxied, SSL Full (strict), HTTPS only, TLS >= 1.2, HSTS': () => checkCloudflare(everything),
+    'Cloudflare: records proxied, SSL Full (strict), HTTPS only, TLS >= 1.2, HSTS, API rate limit': () => checkCloudflare(everything),
     'AWS: encrypted disks, IMDSv2, protected state bucket': () => checkAws(everything),
   };
   for (const [name, run] of Object.entries(cases)) {
@@ -86,6 +86,7 @@ describe('the policy reports each violation of the bad fixtures', () => {
     ['aws-encryption', 'unencrypted', checkAws],
     ['state-encryption', 'aws_s3_bucket.state_without_protection', checkAws],
     ['cloudflare-proxied', 'origin_exposed', checkCloudflare],
+    ['cloudflare-rate-limit', 'zone', checkCloudflare],
     ['cloudflare-tls', 'ssl', checkCloudflare],
     ['cloudflare-tls', 'min_tls_version', checkCloudflare],
   ];

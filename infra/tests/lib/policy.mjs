@@ -148,6 +148,17 @@ export function checkCloudflare(files) {
         out.push({ rule: 'cloudflare-proxied', subject: name, message: `${r.type} record not proxied: it would publish the origin address` });
       }
     }
+    const records = each(json, 'resource', 'cloudflare_dns_record');
+    const rateLimits = each(json, 'resource', 'cloudflare_ruleset').filter(([, r]) => r.phase === 'http_ratelimit');
+    if (records.length > 0 && rateLimits.length === 0) {
+      out.push({ rule: 'cloudflare-rate-limit', subject: 'zone', message: 'records are published without a rate-limiting ruleset (phase http_ratelimit)' });
+    }
+    for (const [name, r] of rateLimits) {
+      for (const rule of r.rules ?? []) {
+        if (rule.action !== 'block' && !/challenge/.test(rule.action ?? '')) out.push({ rule: 'cloudflare-rate-limit', subject: name, message: `action "${rule.action}" does not stop the client` });
+        if (!rule.ratelimit) out.push({ rule: 'cloudflare-rate-limit', subject: name, message: 'rule without ratelimit parameters' });
+      }
+    }
     const settings = {};
     for (const [, s] of each(json, 'resource', 'cloudflare_zone_setting')) {
       if (!isExpression(s.setting_id)) settings[s.setting_id] = s.value;
