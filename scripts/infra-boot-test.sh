@@ -10,7 +10,7 @@
 #     enabled; run twice to prove it keeps existing data and does not duplicate fstab lines;
 #   - sshd's effective configuration (sshd -T) and the firewall loaded by the kernel in a throwaway
 #     network namespace (never the host's).
-# Everything runs in private mount and network namespaces; systemd is not running in a chroot, so
+# Everything runs in private mount, network, UTS and IPC namespaces; systemd is not running in a chroot, so
 # `systemctl start/restart/reload` are no-ops there (enable works), and packages come preinstalled
 # in the cached root filesystem instead of from the package module.
 # Environment: INFRA_BOOT_CACHE (default /var/cache/shortener-infra-boot), INFRA_BOOT_MIRROR.
@@ -78,10 +78,14 @@ sed -i "s#../../terraform/modules/cloud-init#$PWD/infra/terraform/modules/cloud-
   sed 's/^/      /' "$work/user-data.yaml"
 } > "$root/etc/cloud/cloud.cfg.d/99-infra-boot-test.cfg"
 
-# Private mount and network namespaces: nothing mounted or loaded here reaches the host.
-unshare --mount --propagation private --net -- bash -euo pipefail -s "$root" "$loop" > "$work/boot.log" 2>&1 <<'EOF' || boot_status=$?
+# Private mount, network, UTS and IPC namespaces: nothing mounted, loaded or renamed here (cloud-init
+# sets the host name) reaches the host.
+unshare --mount --propagation private --net --uts --ipc -- bash -euo pipefail -s "$root" "$loop" > "$work/boot.log" 2>&1 <<'EOF' || boot_status=$?
 root=$1 loop=$2
 mount --bind /proc "$root/proc"; mount --bind /sys "$root/sys"; mount --bind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/run"
+# systemd creates sshd's privilege separation directory when it starts ssh.service.
+mkdir -p "$root/run/sshd"
 in_root() { chroot "$root" "$@"; }
 in_root cloud-init init
 in_root cloud-init modules --mode config
