@@ -34,9 +34,10 @@ if [ ! -s "$base_tar" ]; then
   rootfs=$cache/rootfs.partial
   rm -rf "$rootfs"
   # The user-data's packages, preinstalled: a chroot has no systemd to start them, and this keeps
-  # the test independent of the package mirror after the first run.
+  # the test independent of the package mirror after the first run. python3-cffi-backend is named
+  # because debootstrap does not resolve the virtual package python3-cryptography needs.
   debootstrap --variant=minbase \
-    --include=cloud-init,openssh-server,nftables,sudo,e2fsprogs,util-linux,systemd,docker.io,docker-compose,unattended-upgrades,apt-listchanges \
+    --include=cloud-init,python3-cffi-backend,openssh-server,nftables,sudo,e2fsprogs,util-linux,systemd,docker.io,docker-compose,unattended-upgrades,apt-listchanges \
     trixie "$rootfs" "$mirror" > "$cache/debootstrap.log" 2>&1 || { tail -n 20 "$cache/debootstrap.log"; die "debootstrap failed"; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar --numeric-owner --xattrs -C "$rootfs" -cf "$base_tar.partial" . && mv "$base_tar.partial" "$base_tar"
