@@ -13,7 +13,8 @@
 # Everything runs in private mount, network, UTS and IPC namespaces; systemd is not running in a chroot, so
 # `systemctl start/restart/reload` are no-ops there (enable works), and packages come preinstalled
 # in the cached root filesystem instead of from the package module.
-# Environment: INFRA_BOOT_CACHE (default /var/cache/shortener-infra-boot), INFRA_BOOT_MIRROR.
+# Environment: INFRA_BOOT_CACHE (default /var/cache/shortener-infra-boot), INFRA_BOOT_MIRROR,
+# INFRA_BOOT_KEEP=1 (keep the root filesystem and logs for a look).
 # Usage: scripts/infra-boot-test.sh [--clean]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ work=$(mktemp -d /var/tmp/infra-boot.XXXXXX)
 loop=
 cleanup() {
   [ -n "$loop" ] && losetup -d "$loop" 2>/dev/null
-  rm -rf "$work"
+  if [ "${INFRA_BOOT_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -70,8 +71,10 @@ sed -i "s#../../terraform/modules/cloud-init#$PWD/infra/terraform/modules/cloud-
   terraform output -raw user_data > "$work/user-data.yaml"
 )
 
-# The "None" datasource hands cloud-init this user-data as if the cloud had served it.
+# The "None" datasource hands cloud-init this user-data as if the cloud had served it. Network
+# configuration is the cloud's business (and a minbase chroot has no renderer for it): off.
 {
+  echo "network: { config: disabled }"
   echo "datasource_list: [ None ]"
   echo "datasource:"
   echo "  None:"
@@ -87,14 +90,15 @@ mount --bind /proc "$root/proc"; mount --bind /sys "$root/sys"; mount --bind /de
 mount -t tmpfs tmpfs "$root/run"
 # systemd creates sshd's privilege separation directory when it starts ssh.service.
 mkdir -p "$root/run/sshd"
-in_root() { chroot "$root" "$@"; }
+# No systemd runs in the chroot: SYSTEMD_OFFLINE makes systemctl enable units and skip
+# start/stop/restart/reload, as it does in an image build.
+in_root() { SYSTEMD_OFFLINE=1 chroot "$root" "$@"; }
 in_root cloud-init init
 in_root cloud-init modules --mode config
 in_root cloud-init single --name write_files_deferred --frequency always
 # First boot runs the runcmd script once; run it a second time to prove it is idempotent.
-echo keep > /tmp/marker
 in_root /var/lib/cloud/instance/scripts/runcmd
-cp /tmp/marker "$root/srv/data/marker"
+echo keep > "$root/srv/data/marker"
 in_root umount /var/lib/docker/volumes; in_root umount /srv/data
 in_root /var/lib/cloud/instance/scripts/runcmd
 # Snapshots for the assertions outside the namespace.
@@ -109,6 +113,9 @@ done > "$out/enabled"
 nft -f "$root/etc/nftables.conf"
 nft -f "$root/etc/nftables.conf"  # reloading replaces the table instead of failing or duplicating
 nft list table inet shortener_host > "$out/ruleset"
+# The data volume is mounted only in this namespace: look at it from here.
+cat "$root/srv/data/marker" > "$out/marker"
+in_root stat -c '%n %U %a' /srv/shortener /srv/shortener/secrets /srv/data/backups > "$out/directories"
 EOF
 boot_status=${boot_status:-0}
 
@@ -121,7 +128,7 @@ check() {
 out=$root/var/tmp/boot-test
 check "cloud-init stages and the runcmd script (twice) succeed" test "$boot_status" -eq 0
 [ "$boot_status" -eq 0 ] || tail -n 40 "$work/boot.log"
-check "cloud-init reports no error" bash -c "! grep -qE 'WARNING|ERROR|Traceback' '$root/var/log/cloud-init.log' || ! grep -E 'WARNING|ERROR|Traceback' '$root/var/log/cloud-init.log' | grep -vE 'Running in chroot|systemctl|Failed to (run|reload|restart)|ntp|Failed to start|Stderr: Running' | grep -q ."
+check "cloud-init logged no error or traceback" bash -c "! grep -E ' - [a-z_.]+\\.py\\[(ERROR|CRITICAL)\\]|Traceback' '$root/var/log/cloud-init.log'"
 check "deploy user exists with a locked password" bash -c "chroot '$root' passwd -S deploy | awk '{exit \$2 != \"L\"}'"
 check "deploy user is in the docker group and not in sudo" bash -c "id=\$(chroot '$root' id -nG deploy); [[ \" \$id \" == *' docker '* && \" \$id \" != *' sudo '* ]]"
 check "deploy user has exactly the deploy key" bash -c "grep -qx 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIODeployKeyForTestsOnly000000000000000000 deploy@test' '$root/home/deploy/.ssh/authorized_keys' && [ \$(wc -l < '$root/home/deploy/.ssh/authorized_keys') -eq 1 ]"
@@ -133,10 +140,10 @@ done
 check "data volume formatted with the shortener-data label" grep -qx shortener-data "$out/label"
 check "data volume mounted at /srv/data" grep -q '^/srv/data ' "$out/mounts"
 check "Docker's volumes bind-mounted from the data volume" grep -q '^/var/lib/docker/volumes ' "$out/mounts"
-check "data kept across a second run (not reformatted)" grep -qx keep "$root/srv/data/marker"
+check "data kept across a second run (not reformatted)" grep -qx keep "$out/marker"
 check "fstab lines not duplicated by the second run" bash -c "[ \$(grep -c 'LABEL=shortener-data' '$root/etc/fstab') -eq 1 ] && [ \$(grep -c ' /var/lib/docker/volumes ' '$root/etc/fstab') -eq 1 ]"
-check "/srv/shortener and its secrets/ belong to deploy, mode 750" bash -c "[ \"\$(stat -c '%U %a' '$root/srv/shortener')\" = 'deploy 750' ] && [ \"\$(stat -c '%U %a' '$root/srv/shortener/secrets')\" = 'deploy 750' ]"
-check "backup directory on the data volume, mode 750" bash -c "[ \"\$(stat -c '%a' '$root/srv/data/backups')\" = 750 ]"
+check "/srv/shortener and its secrets/ belong to deploy, mode 750" bash -c "grep -qx '/srv/shortener deploy 750' '$out/directories' && grep -qx '/srv/shortener/secrets deploy 750' '$out/directories'"
+check "backup directory on the data volume, root only, mode 750" grep -qx '/srv/data/backups root 750' "$out/directories"
 for unit in nftables docker unattended-upgrades; do
   check "$unit enabled" grep -qx "$unit enabled" "$out/enabled"
 done

@@ -48,4 +48,5 @@ systemctl enable nftables.service
 systemctl restart nftables.service
 sshd -t
 systemctl reload ssh.service
-systemctl enable --now docker.service unattended-upgrades.service
+systemctl enable docker.service unattended-upgrades.service
+systemctl start docker.service unattended-upgrades.service
