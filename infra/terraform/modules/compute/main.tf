@@ -61,9 +61,9 @@ resource "aws_instance" "vm" {
   key_name               = aws_key_pair.admin.key_name
   ipv6_address_count     = var.enable_ipv6 ? 1 : 0
   user_data              = var.user_data
-  # cloud-init runs once: a changed user-data must build a new VM, not be silently ignored.
+  # cloud-init runs once: a changed user-data must build a new VM, not be silently ignored. (So no
+  # termination protection, which would block that replacement: the data lives on the volume below.)
   user_data_replace_on_change = true
-  disable_api_termination     = true
 
   metadata_options {
     http_tokens                 = "required"
@@ -91,6 +91,8 @@ resource "aws_volume_attachment" "data" {
   device_name = "/dev/sdf"
   volume_id   = aws_ebs_volume.data.id
   instance_id = aws_instance.vm.id
+  # On replacement, stop the old VM first so PostgreSQL's files are flushed before the detach.
+  stop_instance_before_detaching = true
 }
 
 resource "aws_eip" "vm" {
