@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Checks infra/terraform offline and prints "N passed, N failed":
 #   1. terraform fmt -check -recursive;
-#   2. terraform validate of the cloud-init module (it uses no provider, so it initialises offline);
-#   3. node --test infra/tests: every argument against the pinned providers' real schemas (read from
+#   2. node --test infra/tests: every argument against the pinned providers' real schemas (read from
 #      the @cdktf/provider-* packages, cached), the policy rules with their bad fixtures, and the
-#      rendered cloud-init user-data (cloud-init schema, nft --check, shellcheck);
-#   4. shellcheck of this script, scripts/infra-boot-test.sh and the user-data's script.
+#      cloud-init user-data rendered by `terraform apply` of the provider-free cloud-init module
+#      (which also validates it), then checked with cloud-init schema, nft --check and shellcheck;
+#   3. shellcheck of this script, scripts/infra-boot-test.sh and the user-data's script.
 # The user-data applied to a Debian root filesystem is `make infra-boot-test` (root, minutes).
 # Needs terraform >= 1.11, Node.js 20, and the Debian packages cloud-init, nftables, shellcheck.
 # Usage: scripts/check-infra.sh
@@ -41,13 +41,6 @@ if terraform fmt -check -recursive -diff infra/terraform infra/tests > "$work/fm
   pass "terraform fmt -check -recursive infra"
 else
   fail "terraform fmt -check -recursive infra"; cat "$work/fmt.log"
-fi
-
-cp -r infra/terraform/modules/cloud-init "$work/cloud-init"
-if (cd "$work/cloud-init" && terraform init -backend=false -input=false -no-color >/dev/null && terraform validate -no-color) > "$work/validate.log" 2>&1; then
-  pass "terraform validate infra/terraform/modules/cloud-init"
-else
-  fail "terraform validate infra/terraform/modules/cloud-init"; cat "$work/validate.log"
 fi
 
 if node --test --test-reporter=spec --test-reporter-destination=stdout \

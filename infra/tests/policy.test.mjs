@@ -141,9 +141,10 @@ describe('cloud-init user-data as terraform renders it', () => {
     const tf = (...args) => execFileSync('terraform', args, { cwd: work, encoding: 'utf8', env: { ...process.env, TF_IN_AUTOMATION: '1' } });
     tf('init', '-backend=false', '-input=false', '-no-color');
     tf('apply', '-auto-approve', '-input=false', '-no-color');
-    userData = tf('output', '-raw', 'user_data');
+    const outputs = JSON.parse(tf('output', '-json'));
+    userData = outputs.user_data.value;
     writeFileSync(join(work, 'user-data.yaml'), userData);
-    writeFileSync(join(work, 'nftables.conf'), tf('output', '-raw', 'nftables_conf'));
+    writeFileSync(join(work, 'nftables.conf'), outputs.nftables_conf.value);
     config = parseYaml(userData);
     // cloud-init takes seconds to start: validate the real and the broken document in parallel.
     writeFileSync(join(work, 'bad.yaml'), userData.replace('"defer": true', '"deferred": true'));
