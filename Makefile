@@ -45,6 +45,14 @@ image-test: ## Build apps/Dockerfile with podman on local base images, then run 
 	@scripts/prerequisites.sh image-test
 	@scripts/image-test.sh
 
+.PHONY: infra-check
+infra-check: ## Offline Terraform checks: fmt, provider schemas, policy, cloud-init (part of `make test`)
+	@scripts/check-infra.sh
+
+.PHONY: infra-boot-test
+infra-boot-test: ## Apply the cloud-init user-data to a Debian 13 rootfs (root; minutes the first time) and check users, sshd, disk, firewall
+	@scripts/infra-boot-test.sh
+
 .PHONY: chaos
 chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 FOR=5m [ROUTE=/{code}] (latency: MS=500; cpu; clear)
 	@case "$(FAULT)" in \

@@ -22,6 +22,10 @@ if [ "$purpose" = test ]; then
   # Offline checks of the deployment configs.
   have yamllint || missing+=(yamllint)
   have shellcheck || missing+=(shellcheck)
+  # Offline checks of infra/terraform: the rendered user-data and host firewall (cloud-init's
+  # boot-time units find no datasource on a normal host and stay disabled).
+  have cloud-init || missing+=(cloud-init)
+  have nft || missing+=(nftables)
   if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] || ! have npm; then
     echo "Node.js 20 or later with npm is required for the deployment checks: https://nodejs.org/en/download" >&2
     exit 1

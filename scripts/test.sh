@@ -5,7 +5,8 @@
 #      the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
 #   3. the Grafana dashboards (structure, links, PromQL parsed by promtool);
 #   4. the compose/Traefik/telemetry configs (schema lint and policy tests);
-#   5. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
+#   5. infra/terraform (fmt, provider schemas, policy, cloud-init; scripts/check-infra.sh);
+#   6. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
 # Extra arguments go to `dotnet test` (e.g. --filter Name~Redirect).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -59,6 +60,8 @@ suite observability "Observability configs" scripts/check-observability.sh
 suite dashboards "Grafana dashboards (offline: structure, links, every PromQL expression parsed)" scripts/check-dashboards.sh
 
 suite deploy "Deployment configs" scripts/check-deploy.sh
+
+suite infra "Infrastructure (Terraform against the pinned provider schemas, policy, cloud-init)" scripts/check-infra.sh
 
 suite image "Container images (podman builds apps/Dockerfile on local bases, then runs them)" scripts/image-test.sh
 
