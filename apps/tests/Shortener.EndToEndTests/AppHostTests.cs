@@ -1,105 +1,215 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 
 namespace Shortener.EndToEndTests;
 
-/// <summary>
-/// Starts the real AppHost (as `make run` does, on throwaway data and free ports) and walks the product:
-/// create a link, follow its redirect, see the click aggregated by the worker in the stats.
-/// </summary>
-public sealed class AppHostTests
+/// <summary>The real AppHost, as `make run` starts it, on throwaway data and free ports.</summary>
+public sealed class LocalStack : IAsyncLifetime
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromMinutes(3);
+    private DistributedApplication? _app;
 
-    [Fact]
-    public async Task ACreatedLinkRedirectsAndItsClickShowsUpInTheStats()
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "shortener-e2e", Guid.NewGuid().ToString("N"));
+    public int ApiPort { get; } = FreePort();
+    public string Key { get; private set; } = "";
+
+    public async Task InitializeAsync()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "shortener-e2e", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDir);
-        File.SetUnixFileMode(Path.GetDirectoryName(dataDir)!, (UnixFileMode)0b111_101_101);
-        var apiPort = FreePort();
-        try
+        Directory.CreateDirectory(DataDir);
+        File.SetUnixFileMode(Path.GetDirectoryName(DataDir)!, (UnixFileMode)0b111_101_101);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shortener_AppHost>(
+        [
+            $"Local:DataDir={DataDir}",
+            $"Local:PostgresPort={FreePort()}",
+            $"Local:RedisPort={FreePort()}",
+            $"Local:ApiPort={ApiPort}",
+            $"Local:WorkerPort={FreePort()}",
+            // The observability stack is checked by the game day and MakeRunTests.
+            "Local:Observability=false",
+        ]);
+        _app = await builder.BuildAsync();
+        using var cts = new CancellationTokenSource(s_startTimeout);
+        await _app.StartAsync(cts.Token);
+        await _app.ResourceNotifications.WaitForResourceAsync("migrator", KnownResourceStates.Finished, cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("worker", cts.Token);
+        Key = (await File.ReadAllTextAsync(Path.Combine(DataDir, "bootstrap-api-key"))).Trim();
+
+        // The bootstrap key is stored by the API in the background right after start.
+        using var client = Client();
+        for (var attempt = 0; attempt < 50 && (await client.GetAsync("/api/links?limit=1")).StatusCode == HttpStatusCode.Unauthorized; attempt++)
         {
-            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shortener_AppHost>(
-            [
-                $"Local:DataDir={dataDir}",
-                $"Local:PostgresPort={FreePort()}",
-                $"Local:RedisPort={FreePort()}",
-                $"Local:ApiPort={apiPort}",
-                $"Local:WorkerPort={FreePort()}",
-                // Prometheus and the exporters use fixed local ports; they have their own checks.
-                "Local:Observability=false",
-            ]);
-            await using var app = await builder.BuildAsync();
-            using var cts = new CancellationTokenSource(s_startTimeout);
-            await app.StartAsync(cts.Token);
-            await app.ResourceNotifications.WaitForResourceAsync("migrator", KnownResourceStates.Finished, cts.Token);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("api", cts.Token);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("worker", cts.Token);
-
-            var key = (await File.ReadAllTextAsync(Path.Combine(dataDir, "bootstrap-api-key"))).Trim();
-            using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
-            {
-                BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"),
-            };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-
-            // The bootstrap key is stored by the API in the background right after start.
-            HttpResponseMessage created = null!;
-            for (var attempt = 0; attempt < 50; attempt++)
-            {
-                created = await client.PostAsJsonAsync("/api/links", new { url = "https://example.com/e2e" });
-                if (created.StatusCode != HttpStatusCode.Unauthorized) break;
-                await Task.Delay(200);
-            }
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-            var code = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString();
-
-            var redirect = await client.GetAsync($"/{code}");
-            Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
-            Assert.Equal("https://example.com/e2e", redirect.Headers.Location?.OriginalString);
-
-            long total = 0;
-            for (var attempt = 0; attempt < 100 && total == 0; attempt++)
-            {
-                await Task.Delay(200);
-                var stats = await client.GetFromJsonAsync<JsonElement>($"/api/links/{code}/stats");
-                total = stats.GetProperty("totalClicks").GetInt64();
-            }
-            Assert.Equal(1, total);
-
-            var version = await client.GetFromJsonAsync<JsonElement>("/version");
-            Assert.NotEqual("unknown", version.GetProperty("gitSha").GetString());
-
-            await app.StopAsync(CancellationToken.None);
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(dataDir, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Best effort: under the temp dir.
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // PostgreSQL's files belong to the postgres user when run as root.
-            }
+            await Task.Delay(200);
         }
     }
 
-    private static int FreePort()
+    public HttpClient Client()
+    {
+        var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        return client;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(CancellationToken.None);
+            await _app.DisposeAsync();
+        }
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort, under the temp dir: PostgreSQL's files belong to the postgres user when run as root.
+        }
+    }
+
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>Walks the product on the local stack, and runs the README's examples exactly as written.</summary>
+public sealed class AppHostTests(LocalStack stack) : IClassFixture<LocalStack>
+{
+    [Fact]
+    public async Task ACreatedLinkRedirectsAndItsClickShowsUpInTheStats()
+    {
+        using var client = stack.Client();
+        var created = await client.PostAsJsonAsync("/api/links", new { url = "https://example.com/e2e" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var code = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString();
+
+        var redirect = await client.GetAsync($"/{code}");
+        Assert.Equal(HttpStatusCode.Found, redirect.StatusCode);
+        Assert.Equal("https://example.com/e2e", redirect.Headers.Location?.OriginalString);
+
+        long total = 0;
+        for (var attempt = 0; attempt < 100 && total == 0; attempt++)
+        {
+            await Task.Delay(200);
+            total = (await client.GetFromJsonAsync<JsonElement>($"/api/links/{code}/stats")).GetProperty("totalClicks").GetInt64();
+        }
+        Assert.Equal(1, total);
+
+        var version = await client.GetFromJsonAsync<JsonElement>("/version");
+        Assert.NotEqual("unknown", version.GetProperty("gitSha").GetString());
+    }
+
+    /// <summary>
+    /// Every README block with `# →` lines: each command runs in bash (after the block's variable
+    /// assignments) from a directory whose .data is this stack's, with the API's port in place of 8080;
+    /// its output (curl -si: status line, headers, body) must hold the status and every "..."-separated fragment.
+    /// </summary>
+    [Fact]
+    public async Task TheReadmeExamplesRunAsWritten()
+    {
+        var steps = ReadmeExamples.Parse(await File.ReadAllTextAsync(Path.Combine(MakeRunTests.RepoRoot, "README.md")));
+        Assert.True(steps.Count >= 8, $"only {steps.Count} annotated README commands found");
+        var workDir = Directory.CreateTempSubdirectory("shortener-readme-").FullName;
+        Directory.CreateSymbolicLink(Path.Combine(workDir, ".data"), stack.DataDir);
+        try
+        {
+            foreach (var step in steps)
+            {
+                var script = string.Join('\n', step.Setup.Append(step.Command)).Replace("127.0.0.1:8080", $"127.0.0.1:{stack.ApiPort}", StringComparison.Ordinal);
+                var output = "";
+                // Counting is asynchronous (the worker): a stats line may need a moment to become true.
+                for (var attempt = 0; attempt < 20; attempt++)
+                {
+                    output = await BashAsync(script, workDir);
+                    if (step.IsMetBy(output)) break;
+                    await Task.Delay(500);
+                }
+                Assert.True(step.IsMetBy(output), $"README: `{step.Command}`\nexpected {step.Expectation}\ngot:\n{output}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+    }
+
+    private static async Task<string> BashAsync(string script, string directory)
+    {
+        using var bash = Process.Start(new ProcessStartInfo("bash", ["-euo", "pipefail", "-c", script])
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var stdout = bash.StandardOutput.ReadToEndAsync();
+        var stderr = bash.StandardError.ReadToEndAsync();
+        await bash.WaitForExitAsync();
+        return await stdout + await stderr;
+    }
+}
+
+/// <summary>The README's annotated examples: a command, then `# → STATUS ... fragment ... fragment`.</summary>
+public static partial class ReadmeExamples
+{
+    public sealed record Example(IReadOnlyList<string> Setup, string Command, string Expectation, int Status, IReadOnlyList<string> Fragments)
+    {
+        public bool IsMetBy(string output) =>
+            Regex.IsMatch(output, $@"^HTTP/[\d.]+ {Status}\b", RegexOptions.Multiline)
+            && Fragments.All(f => output.Contains(f, StringComparison.OrdinalIgnoreCase));
+    }
+
+    public static List<Example> Parse(string readme)
+    {
+        var steps = new List<Example>();
+        foreach (Match block in FencedBash().Matches(readme))
+        {
+            if (!block.Value.Contains("# →", StringComparison.Ordinal)) continue;
+            var setup = new List<string>();
+            var pending = new List<string>();
+            foreach (var line in block.Groups[1].Value.Split('\n'))
+            {
+                var expectation = Expectation().Match(line);
+                if (expectation.Success)
+                {
+                    var fragments = expectation.Groups[2].Value.Split("...", StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                        .Select(f => TrailingComment().Replace(f, "")).Where(f => f.Length > 0).ToList();
+                    steps.Add(new([.. setup], string.Join('\n', pending), line.Trim(), int.Parse(expectation.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), fragments));
+                    pending.Clear();
+                }
+                else if (Assignment().IsMatch(line))
+                {
+                    setup.Add(line);
+                }
+                else if (line.Trim().Length > 0)
+                {
+                    pending.Add(line);
+                }
+            }
+        }
+        return steps;
+    }
+
+    [GeneratedRegex(@"```bash\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex FencedBash();
+
+    [GeneratedRegex(@"^# → (\d{3})\b(.*)$")]
+    private static partial Regex Expectation();
+
+    [GeneratedRegex(@"^[A-Z_]+=")]
+    private static partial Regex Assignment();
+
+    /// <summary>A note for the reader after the last fragment, in parentheses after two spaces or more.</summary>
+    [GeneratedRegex(@"\s{2,}\(.*\)$")]
+    private static partial Regex TrailingComment();
 }

@@ -16,7 +16,7 @@ namespace Shortener.EndToEndTests;
 /// </summary>
 public sealed class MakeRunTests
 {
-    private static readonly string s_repoRoot = FindRepoRoot();
+    internal static readonly string RepoRoot = FindRepoRoot();
 
     [Fact]
     public async Task MakeRunFromAPrivateCloneServesRedirectsCountsClicksAndLeavesNothingAfterSigterm()
@@ -26,7 +26,7 @@ public sealed class MakeRunTests
         var clone = Path.Combine(home.FullName, "shortener");
         try
         {
-            await RunAsync("git", ["clone", "--quiet", s_repoRoot, clone], TimeSpan.FromMinutes(2));
+            await RunAsync("git", ["clone", "--quiet", RepoRoot, clone], TimeSpan.FromMinutes(2));
             var ports = LocalPorts();
             var output = new StringBuilder();
             var clock = Stopwatch.StartNew();
@@ -174,10 +174,10 @@ public sealed class MakeRunTests
     /// <summary>The AppHost `make run` built, run directly on throwaway data with the settings run-local.sh gives it.</summary>
     private static async Task<(int ExitCode, string Output)> RunAppHostAsync(string dataDir, Ports ports, (string, string)[] settings, TimeSpan timeout)
     {
-        var appHost = Path.Combine(s_repoRoot, "apps", "src", "Shortener.AppHost", "bin", "Debug", "net10.0", "Shortener.AppHost");
+        var appHost = Path.Combine(RepoRoot, "apps", "src", "Shortener.AppHost", "bin", "Debug", "net10.0", "Shortener.AppHost");
         Assert.True(File.Exists(appHost), $"{appHost} is missing: build the solution first (`make build`)");
         var output = new StringBuilder();
-        using var process = Start(appHost, [], s_repoRoot,
+        using var process = Start(appHost, [], RepoRoot,
             [
                 .. ports.Environment, .. settings, ("Local__DataDir", dataDir),
                 ("ASPNETCORE_ENVIRONMENT", "Development"), ("DOTNET_ENVIRONMENT", "Development"), ("ASPIRE_ALLOW_UNSECURED_TRANSPORT", "true"),
@@ -226,7 +226,7 @@ public sealed class MakeRunTests
     private static async Task RunAsync(string file, string[] arguments, TimeSpan timeout, string? directory = null)
     {
         var output = new StringBuilder();
-        using var process = Start(file, arguments, directory ?? s_repoRoot, [], output);
+        using var process = Start(file, arguments, directory ?? RepoRoot, [], output);
         using var cts = new CancellationTokenSource(timeout);
         await process.WaitForExitAsync(cts.Token);
         Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{Output(output)}");
