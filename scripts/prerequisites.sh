@@ -22,6 +22,8 @@ if [ "$purpose" = test ]; then
   # Offline checks of the deployment configs.
   have yamllint || missing+=(yamllint)
   have shellcheck || missing+=(shellcheck)
+  # Deploy tool tests: production secrets are age-encrypted (issue 14).
+  have age || missing+=(age)
   if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] || ! have npm; then
     echo "Node.js 20 or later with npm is required for the deployment checks: https://nodejs.org/en/download" >&2
     exit 1
