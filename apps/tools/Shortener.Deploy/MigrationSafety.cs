@@ -17,7 +17,7 @@ public static partial class MigrationSafety
         var sources = Directory.EnumerateFiles(previousSource, "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                 && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-            .Select(f => (File: Path.GetRelativePath(previousSource, f), Lines: File.ReadAllLines(f)))
+            .Select(f => (File: Path.GetRelativePath(previousSource, f), Lines: SqlTextOf(File.ReadAllText(f))))
             .ToList();
         var findings = new List<Finding>();
         foreach (var migration in newMigrations)
@@ -32,6 +32,26 @@ public static partial class MigrationSafety
             }
         }
         return findings;
+    }
+
+    /// <summary>
+    /// The lines of a C# file's string literals, where its SQL lives: an identifier in a comment or a
+    /// variable name ("owner") is no use of the column. Other lines become empty, so numbers still match.
+    /// </summary>
+    private static string[] SqlTextOf(string code)
+    {
+        var kept = new char[code.Length];
+        Array.Fill(kept, ' ');
+        foreach (Match match in StringLiteralsOrComments().Matches(code))
+        {
+            var literal = match.Groups["lit"];
+            if (literal.Success) code.CopyTo(literal.Index, kept, literal.Index, literal.Length);
+        }
+        for (var i = 0; i < code.Length; i++)
+        {
+            if (code[i] == '\n') kept[i] = '\n';
+        }
+        return new string(kept).Split('\n');
     }
 
     private static string? FindUse(IEnumerable<(string File, string[] Lines)> sources, string identifier)
@@ -49,6 +69,16 @@ public static partial class MigrationSafety
 
     [GeneratedRegex(@"--[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
     private static partial Regex Comments();
+
+    // Raw ("""), verbatim (@"") and regular string literals; comments first so a quote inside one is skipped.
+    [GeneratedRegex("""
+        //[^\n]*
+        | /\*.*?\*/
+        | (?<lit>\$*"{3,}.*?"{3,})
+        | (?<lit>\$*@"(?:[^"]|"")*")
+        | (?<lit>\$*"(?:[^"\\\n]|\\.)*")
+        """, RegexOptions.Singleline | RegexOptions.IgnorePatternWhitespace)]
+    private static partial Regex StringLiteralsOrComments();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
