@@ -45,6 +45,16 @@ image-test: ## Build apps/Dockerfile with podman on local base images, then run 
 	@scripts/prerequisites.sh image-test
 	@scripts/image-test.sh
 
+.PHONY: deploy-test
+deploy-test: ## Only the deploy tool's tests: rollout and automatic rollback under load on local processes, secrets, migration safety; part of `make test` too
+	@scripts/prerequisites.sh test
+	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
+	dotnet test apps/tests/Shortener.Tests --no-build --filter "FullyQualifiedName~Shortener.Tests.Deploy" --logger "console;verbosity=normal"
+
+.PHONY: delivery-check
+delivery-check: ## Only the workflow checks: actionlint, shellcheck of run: blocks, policy tests (part of `make test` too)
+	@scripts/check-delivery.sh
+
 .PHONY: chaos
 chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 FOR=5m [ROUTE=/{code}] (latency: MS=500; cpu; clear)
 	@case "$(FAULT)" in \
