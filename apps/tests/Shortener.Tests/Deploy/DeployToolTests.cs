@@ -64,7 +64,7 @@ public sealed class DeployToolTests
             var secrets = Path.Combine(work.FullName, "secrets");
             var names = await SecretFiles.DecryptAsync(identity, encrypted, secrets, new Dictionary<string, (int, int)>());
 
-            Assert.Equal(new[] { "postgres_password" }, names);
+            Assert.Equal("postgres_password", Assert.Single(names));
             Assert.Equal("s3cret-value", await File.ReadAllTextAsync(Path.Combine(secrets, "postgres_password")));
             Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(Path.Combine(secrets, "postgres_password")));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(secrets));
