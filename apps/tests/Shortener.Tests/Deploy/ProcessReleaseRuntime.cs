@@ -66,6 +66,10 @@ public sealed class ProcessReleaseRuntime(
         {
             return false; // still starting: the port is not open yet
         }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false; // no answer within the probe timeout: not ready, as for Traefik
+        }
     }
 
     private Dictionary<string, string> EnvironmentOf(string service, ImageReference image)
