@@ -39,6 +39,13 @@ public sealed class DeployGatesTests
                 try { return (await http.GetAsync("/-/ready")).IsSuccessStatusCode; }
                 catch (HttpRequestException) { return false; }
             }, TimeSpan.FromSeconds(30), "Prometheus to be ready");
+            // Scraped a few times, so the gate's window holds samples.
+            await LocalProcess.WaitUntilAsync(async () =>
+                (await http.GetStringAsync("/api/v1/query?query=" + Uri.EscapeDataString("count_over_time(up{job=\"api\"}[10s])")))
+                    .Contains("\"value\":[", StringComparison.Ordinal)
+                && (await http.GetStringAsync("/api/v1/query?query=" + Uri.EscapeDataString("count_over_time(up{job=\"api\"}[10s]) >= 4")))
+                    .Contains("\"value\":[", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "Prometheus to scrape the API's metrics");
 
             var gate = new PrometheusSloGate(http, TimeSpan.FromSeconds(3));
             var clean = await gate.CheckAsync(CancellationToken.None);

@@ -62,7 +62,7 @@ public sealed class RolloutUnderLoadTests(ITestOutputHelper output)
         await using var runtime = new ProcessReleaseRuntime(releases, services, balancer);
         var state = Directory.CreateTempSubdirectory("shortener-releases-");
         var history = new ReleaseHistory(state.FullName);
-        var rollout = new Rollout(runtime, history, new RolloutOptions { ReadyTimeout = TimeSpan.FromSeconds(20) }, sloGate: null,
+        var rollout = new Rollout(runtime, history, new RolloutOptions { ReadyTimeout = TimeSpan.FromSeconds(25) }, sloGate: null,
             log: message => output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {message}"));
         try
         {
