@@ -53,6 +53,16 @@ infra-check: ## Offline Terraform checks: fmt, provider schemas, policy, cloud-i
 infra-boot-test: ## Apply the cloud-init user-data to a Debian 13 rootfs (root; minutes the first time) and check users, sshd, disk, firewall
 	@scripts/infra-boot-test.sh
 
+.PHONY: deploy-test
+deploy-test: ## Only the deploy tool's tests: rollout and automatic rollback under load on local processes, secrets, migration safety; part of `make test` too
+	@scripts/prerequisites.sh test
+	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
+	dotnet test apps/tests/Shortener.Tests --no-build --filter "FullyQualifiedName~Shortener.Tests.Deploy" --logger "console;verbosity=normal"
+
+.PHONY: delivery-check
+delivery-check: ## Only the workflow checks: actionlint, shellcheck of run: blocks, policy tests (part of `make test` too)
+	@scripts/check-delivery.sh
+
 .PHONY: chaos
 chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 FOR=5m [ROUTE=/{code}] (latency: MS=500; cpu; clear)
 	@case "$(FAULT)" in \

@@ -26,6 +26,8 @@ if [ "$purpose" = test ]; then
   # boot-time units find no datasource on a normal host and stay disabled).
   have cloud-init || missing+=(cloud-init)
   have nft || missing+=(nftables)
+  # Deploy tool tests: production secrets are age-encrypted (issue 14).
+  have age || missing+=(age)
   if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] || ! have npm; then
     echo "Node.js 20 or later with npm is required for the deployment checks: https://nodejs.org/en/download" >&2
     exit 1

@@ -6,7 +6,8 @@
 #   3. the Grafana dashboards (structure, links, PromQL parsed by promtool);
 #   4. the compose/Traefik/telemetry configs (schema lint and policy tests);
 #   5. infra/terraform (fmt, provider schemas, policy, cloud-init; scripts/check-infra.sh);
-#   6. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
+#   6. the delivery pipeline: actionlint, shellcheck of run: blocks, workflow/secret policy tests;
+#   7. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
 # Extra arguments go to `dotnet test` (e.g. --filter Name~Redirect).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -36,10 +37,10 @@ suite() {
 
 echo "== .NET tests"
 if dotnet build apps/Shortener.slnx -nologo -v quiet -p:GIT_SHA="$(git rev-parse HEAD 2>/dev/null || echo unknown)"; then
-  dotnet test apps/Shortener.slnx --no-build --results-directory "$work/trx" --logger trx --logger "console;verbosity=normal" "$@" \
+  dotnet test apps/Shortener.slnx --no-build --results-directory "${TEST_RESULTS_DIR:-$work/trx}" --logger trx --logger "console;verbosity=normal" "$@" \
     || broken+=(".NET tests")
   dotnet_passed=0; dotnet_failed=0; dotnet_skipped=0
-  for trx in "$work"/trx/*.trx; do
+  for trx in "${TEST_RESULTS_DIR:-$work/trx}"/*.trx; do
     [ -e "$trx" ] || continue
     counters=$(grep -o '<Counters [^>]*>' "$trx")
     get() { sed -E "s/.* $1=\"([0-9]+)\".*/\1/" <<<"$counters"; }
@@ -62,6 +63,7 @@ suite dashboards "Grafana dashboards (offline: structure, links, every PromQL ex
 suite deploy "Deployment configs" scripts/check-deploy.sh
 
 suite infra "Infrastructure (Terraform against the pinned provider schemas, policy, cloud-init)" scripts/check-infra.sh
+suite delivery "Delivery pipeline (actionlint, workflow and secret policy tests)" scripts/check-delivery.sh
 
 suite image "Container images (podman builds apps/Dockerfile on local bases, then runs them)" scripts/image-test.sh
 
