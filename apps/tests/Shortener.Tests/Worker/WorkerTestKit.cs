@@ -55,7 +55,7 @@ public sealed class WorkerTestKit : IAsyncDisposable
 
     public ClickAggregator Aggregator(AggregatorOptions options) =>
         new(Connection, new ClickLedger(DataSource), Microsoft.Extensions.Options.Options.Create(options),
-            new WorkerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), new StreamLagMonitor(Connection)),
+            new WorkerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LagMonitor()),
             NullLogger<ClickAggregator>.Instance);
 
     public static AggregatorOptions FastOptions(string consumer = "test") => new()
@@ -76,7 +76,27 @@ public sealed class WorkerTestKit : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    public Task<StreamLag> LagAsync() => new StreamLagMonitor(Connection).ReadAsync();
+    public StreamLagMonitor LagMonitor(AggregatorOptions? options = null) =>
+        new(Connection, Microsoft.Extensions.Options.Options.Create(options ?? new AggregatorOptions()));
+
+    public Task<StreamLag> LagAsync() => LagMonitor().ReadAsync();
+
+    /// <summary>Pre-aggregated batches as the API writes them: <paramref name="batches"/> entries of <paramref name="clicksPerBatch"/> clicks.</summary>
+    public async Task<List<ClickBatch>> ProduceBatchesAsync(string code, int batches, long clicksPerBatch, DateTimeOffset? at = null)
+    {
+        var day = DateOnly.FromDateTime((at ?? DateTimeOffset.UtcNow).UtcDateTime);
+        var produced = Enumerable.Range(0, batches)
+            .Select(_ => new ClickBatch(Guid.CreateVersion7(), [(new ClickKey(code, day, "example.org", "firefox"), clicksPerBatch)], []))
+            .ToList();
+        foreach (var batch in produced) await Db.StreamAddAsync(ClickStream.Key, batch.ToStreamFields());
+        return produced;
+    }
+
+    public async Task<long> LedgerRowsAsync()
+    {
+        await using var command = DataSource.CreateCommand("SELECT count(*) FROM processed_click_batches");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 
     /// <summary>Waits until every entry has been acknowledged (or dead-lettered) and nothing is undelivered.</summary>
     public Task WaitForDrainAsync(TimeSpan timeout) => LocalProcess.WaitUntilAsync(async () =>
