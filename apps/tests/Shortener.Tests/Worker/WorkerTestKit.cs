@@ -53,10 +53,12 @@ public sealed class WorkerTestKit : IAsyncDisposable
         return clicks;
     }
 
-    public ClickAggregator Aggregator(AggregatorOptions options) =>
+    /// <summary>The meter factory of this kit's instruments: a <see cref="System.Diagnostics.Metrics.MeterListener"/> tells them from other tests' by it.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory MeterFactory => _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+
+    public ClickAggregator Aggregator(AggregatorOptions options, StreamLagMonitor? lag = null) =>
         new(Connection, new ClickLedger(DataSource), Microsoft.Extensions.Options.Options.Create(options),
-            new WorkerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LagMonitor()),
-            NullLogger<ClickAggregator>.Instance);
+            new WorkerMetrics(MeterFactory, lag ?? LagMonitor()), NullLogger<ClickAggregator>.Instance);
 
     public static AggregatorOptions FastOptions(string consumer = "test") => new()
     {
