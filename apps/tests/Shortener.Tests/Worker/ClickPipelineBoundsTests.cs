@@ -39,7 +39,7 @@ public sealed class ClickPipelineBoundsTests : IAsyncLifetime
             (await client.CreateLinkAsync(new { url = "https://example.com/hot", code = "bounded-hot" })).StatusCode == HttpStatusCode.Created,
             TimeSpan.FromSeconds(30), "the link to be created");
 
-        const int Redirects = 3000;
+        const int Redirects = 2000;
         var started = Stopwatch.StartNew();
         var found = 0;
         await Parallel.ForAsync(0, Redirects, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, ct) =>
