@@ -26,7 +26,7 @@ public sealed class WorkerKillUnderLoadTests(ITestOutputHelper output)
         await using var redis = await RedisServer.StartAsync();
         await using var api = await StartApiAsync(ApiEnvironment(database, redis.ConnectionString, new Dictionary<string, string>
         {
-            ["Clicks__BufferCapacity"] = "1000000",
+            ["Clicks__MaxKeys"] = "1000000",
         }));
         var workerEnvironment = new Dictionary<string, string>
         {
