@@ -680,13 +680,19 @@ def main():
         interleaved([("e2e_bare_livez", f"{base_e}/livez", "static.lua", pe, {}),
                      ("e2e_hot_redirect", f"{base_e}/k00000000", "static.lua", pe, {})])
         answered += scenarios["e2e_hot_redirect"]["answered_3xx_all_rounds"]
-        pre = prewarm(base_e, lua_env)
-        answered += pre["requests"] - pre["errors_status"]
+        prewarm(base_e, lua_env)
+        # The pre-warm redirects each warm code once, then requests /livez until it is stopped: count the redirects only.
+        answered += warm_codes
         interleaved([("e2e_bare_livez_random", base_e, "redirect_random.lua", pe, {"BENCH_PREFIX": "/livez?c="}),
                      ("e2e_warm_redirect", base_e, "redirect_random.lua", pe, {})])
         answered += scenarios["e2e_warm_redirect"]["answered_3xx_all_rounds"]
         r = at_half_load("e2e_hot_redirect", f"{base_e}/k00000000", "static.lua", pe)
         answered += r["requests"] - r["non_2xx_3xx"]
+        # The API's own count of redirects answered, next to wrk's (a response in flight when wrk stops is counted by one only).
+        time.sleep(1)  # past the exporter's scrape cache
+        _, metrics_text = http_get(f"{base_e}/metrics", timeout=5)
+        api_redirected = int(sum(float(line.rsplit(" ", 1)[1]) for line in metrics_text.decode().splitlines()
+                                 if line.startswith("shortener_redirects_total{") and 'result="redirected"' in line))
         stop(api_e)
         t_exit = time.time()
         to_zero = None
@@ -699,7 +705,8 @@ def main():
                 pass
             time.sleep(0.05)
         counted = int(psql(pg, "SELECT coalesce(sum(clicks), 0) FROM link_clicks_daily")) - counted_before
-        results["end_to_end"] = {"redirects_answered_3xx": answered, "clicks_counted": counted,
+        results["end_to_end"] = {"redirects_answered_3xx": answered, "redirects_by_api_metric": api_redirected,
+                                 "clicks_counted": counted,
                                  "lag_seconds_to_zero_after_api_exit": to_zero,
                                  "stream_length_after": int(redis_cli(rd, "XLEN", "clicks") or 0),
                                  "ledger_rows_after": int(psql(pg, "SELECT count(*) FROM processed_click_batches"))}
@@ -882,8 +889,9 @@ def evaluate(res):
         if half:
             target("END TO END hot redirect p99 at half load", half["p99_ms"] < 5,
                    f"{half['p99_ms']:.2f} ms at {half['rps']:,.0f} rps", "< 5 ms")
-        target("END TO END every click counted", e["clicks_counted"] == e["redirects_answered_3xx"],
-               f"{e['clicks_counted']:,} counted / {e['redirects_answered_3xx']:,} answered", "equal")
+        target("END TO END every click counted", e["clicks_counted"] == e.get("redirects_by_api_metric", e["redirects_answered_3xx"]),
+               f"{e['clicks_counted']:,} counted / {e.get('redirects_by_api_metric', '-'):,} redirects by the API's counter "
+               f"({e['redirects_answered_3xx']:,} 3xx seen by wrk, pre-warm counted as its {res['prewarm']['codes']:,} codes)", "equal")
         z = e["lag_seconds_to_zero_after_api_exit"]
         target("END TO END worker lag back to 0 after the load", z is not None and z < 1, f"{z} s", "< 1 s")
         hot, livez = s["e2e_hot_redirect"], s["e2e_bare_livez"]
