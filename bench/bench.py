@@ -582,6 +582,7 @@ def main():
                 median = dict(ordered[len(ordered) // 2])
                 median["rps_rounds"] = [r["rps"] for r in rs]
                 median["api_cpu_us_per_request_rounds"] = [r.get("api_cpu_us_per_request") for r in rs]
+                median["answered_3xx_all_rounds"] = sum(r["requests"] - r["non_2xx_3xx"] for r in rs)
                 scenarios[key] = median
 
         def at_half_load(key, url, script, pids, **kw):
@@ -665,6 +666,52 @@ def main():
         log(f"worker drain: {results['worker_drain']}")
         drain_rate = results["worker_drain"]["events_per_s"] or 1
 
+        # ---- END TO END, as users run it (the headline): telemetry as the compose stack ships it, the worker
+        # counting every click. Afterwards the API gets SIGTERM (it flushes its counts), and every redirect answered
+        # must be counted in PostgreSQL, the worker's lag back to 0.
+        sampler, ratio = shipped_sampler()
+        results["telemetry_sampler"] = {"sampler": sampler, "ratio": ratio}
+        shipped = {"Telemetry__Enabled": "true", "OTEL_TRACES_SAMPLER": sampler, "OTEL_TRACES_SAMPLER_ARG": ratio}
+        counted_before = int(psql(pg, "SELECT coalesce(sum(clicks), 0) FROM link_clicks_daily"))
+        api_e, base_e = start_api("api-e2e", **shipped)
+        pe = {"api": api_e.pid, "redis": rd_proc.pid, "postgres": pgg, "worker": worker.pid}
+        answered = run_wrk("warmup", f"{base_e}/k00000000", "static.lua", warmup, lua_env, pe)
+        answered = answered["requests"] - answered["non_2xx_3xx"]
+        interleaved([("e2e_bare_livez", f"{base_e}/livez", "static.lua", pe, {}),
+                     ("e2e_hot_redirect", f"{base_e}/k00000000", "static.lua", pe, {})])
+        answered += scenarios["e2e_hot_redirect"]["answered_3xx_all_rounds"]
+        prewarm(base_e, lua_env)
+        # The pre-warm redirects each warm code once, then requests /livez until it is stopped: count the redirects only.
+        answered += warm_codes
+        interleaved([("e2e_bare_livez_random", base_e, "redirect_random.lua", pe, {"BENCH_PREFIX": "/livez?c="}),
+                     ("e2e_warm_redirect", base_e, "redirect_random.lua", pe, {})])
+        answered += scenarios["e2e_warm_redirect"]["answered_3xx_all_rounds"]
+        r = at_half_load("e2e_hot_redirect", f"{base_e}/k00000000", "static.lua", pe)
+        answered += r["requests"] - r["non_2xx_3xx"]
+        # The API's own count of redirects answered, next to wrk's (a response in flight when wrk stops is counted by one only).
+        time.sleep(1)  # past the exporter's scrape cache
+        _, metrics_text = http_get(f"{base_e}/metrics", timeout=5)
+        api_redirected = int(sum(float(line.rsplit(" ", 1)[1]) for line in metrics_text.decode().splitlines()
+                                 if line.startswith("shortener_redirects_total{") and 'result="redirected"' in line))
+        stop(api_e)
+        t_exit = time.time()
+        to_zero = None
+        while time.time() - t_exit < 60:
+            try:
+                if lag_total() == 0:
+                    to_zero = round(time.time() - t_exit, 2)
+                    break
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        counted = int(psql(pg, "SELECT coalesce(sum(clicks), 0) FROM link_clicks_daily")) - counted_before
+        results["end_to_end"] = {"redirects_answered_3xx": answered, "redirects_by_api_metric": api_redirected,
+                                 "clicks_counted": counted,
+                                 "lag_seconds_to_zero_after_api_exit": to_zero,
+                                 "stream_length_after": int(redis_cli(rd, "XLEN", "clicks") or 0),
+                                 "ledger_rows_after": int(psql(pg, "SELECT count(*) FROM processed_click_batches"))}
+        log(f"end to end: {results['end_to_end']}")
+
         # ---- mixed with the worker running: lag sampled throughout
         pids_w = dict(pids, worker=worker.pid)
 
@@ -688,8 +735,16 @@ def main():
         lag_after_load(r)
         log(f"mixed lag: max {r['lag_max_events']} events (~{r['lag_max_s_est']} s), to zero after load {r['lag_seconds_to_zero_after_load']} s")
 
-        # ---- RSS soak: mixed, RSS every 5 s
-        r = scenario("soak_mixed", base, "mixed.lua", soak_s, pids_w, every=5.0, extra=lag_total)
+        # ---- RSS soak: mixed, RSS every 5 s; the stream, the ledger and Redis memory with it (they must stay flat)
+        bounds = []
+
+        def lag_and_bounds():
+            bounds.append((time.time(), int(redis_cli(rd, "XLEN", "clicks") or 0),
+                           int(psql(pg, "SELECT count(*) FROM processed_click_batches")),
+                           int(re.search(r"used_memory:(\d+)", redis_cli(rd, "INFO", "memory")).group(1))))
+            return lag_total()
+
+        r = scenario("soak_mixed", base, "mixed.lua", soak_s, pids_w, every=5.0, extra=lag_and_bounds)
         lag_after_load(r)
         pts = r["_rss_samples"]["api"]
         rss = [v for _, v in pts]
@@ -700,6 +755,13 @@ def main():
                            "worker_rss_first_mb": round(r["_rss_samples"]["worker"][0][1], 1),
                            "worker_rss_last_mb": round(r["_rss_samples"]["worker"][-1][1], 1),
                            "worker_rss_slope_mb_per_min": round(slope_per_min(r["_rss_samples"]["worker"]), 2),
+                           "stream_length_first_last": [bounds[0][1], bounds[-1][1]] if bounds else None,
+                           "stream_length_slope_per_min": round(slope_per_min([(t, x) for t, x, _, _ in bounds]), 1),
+                           "ledger_rows_first_last": [bounds[0][2], bounds[-1][2]] if bounds else None,
+                           "ledger_rows_slope_per_min": round(slope_per_min([(t, l) for t, _, l, _ in bounds]), 1),
+                           "soak_rps": r["rps"],
+                           "redis_used_memory_mb_first_last": [round(bounds[0][3] / 2**20, 1), round(bounds[-1][3] / 2**20, 1)] if bounds else None,
+                           "redis_used_memory_slope_mb_per_min": round(slope_per_min([(t, m / 2**20) for t, _, _, m in bounds]), 2),
                            "rss_series_mb": [[round(t, 1), round(v, 1)] for t, v in pts]}
         log(f"soak: {({k: v for k, v in results['soak'].items() if k != 'rss_series_mb'})}")
         stop(worker)
@@ -707,8 +769,6 @@ def main():
 
         # ---- instrumentation: the hot redirect in three processes started side by side (telemetry off, on as the
         # compose stack ships it, on with every request traced), each warmed up, then measured taking turns.
-        sampler, ratio = shipped_sampler()
-        results["telemetry_sampler"] = {"sampler": sampler, "ratio": ratio}
         variants = [("hot_redirect_telemetry_off", {}),
                     ("hot_redirect_telemetry_on", {"Telemetry__Enabled": "true", "OTEL_TRACES_SAMPLER": sampler,
                                                    "OTEL_TRACES_SAMPLER_ARG": ratio}),
@@ -813,6 +873,32 @@ def evaluate(res):
         target(f"{k} p99 saturated", s[k]["p99_ms"] < limit,
                f"{s[k]['p99_ms']:.2f} ms at {s[k]['rps']:,.0f} rps (bare /livez saturated: {bare_p99:.2f} ms)", f"< {limit} ms")
 
+    def spread(r):
+        rr = [x for x in r.get("rps_rounds") or [] if x]
+        return (max(rr) - min(rr)) / (sum(rr) / len(rr)) if len(rr) > 1 else 0.0
+
+    e = res.get("end_to_end")
+    if e:
+        for k, baseline in (("e2e_hot_redirect", "e2e_bare_livez"), ("e2e_warm_redirect", "e2e_bare_livez_random")):
+            b = s[baseline]
+            ratio = s[k]["rps"] / b["rps"]
+            target(f"END TO END {k} rps vs {baseline} (worker counting, telemetry as shipped)", ratio >= 0.75,
+                   f"{ratio:.0%} ({s[k]['rps']:,.0f} / {b['rps']:,.0f}{rounds(s[k])} vs{rounds(b)[1:]}; round spread "
+                   f"{spread(s[k]):.0%} / {spread(b):.0%})", "≥ 75%")
+        half = s.get("e2e_hot_redirect_at_half_load")
+        if half:
+            target("END TO END hot redirect p99 at half load", half["p99_ms"] < 5,
+                   f"{half['p99_ms']:.2f} ms at {half['rps']:,.0f} rps", "< 5 ms")
+        target("END TO END every click counted", e["clicks_counted"] == e.get("redirects_by_api_metric", e["redirects_answered_3xx"]),
+               f"{e['clicks_counted']:,} counted / {e.get('redirects_by_api_metric', '-'):,} redirects by the API's counter "
+               f"({e['redirects_answered_3xx']:,} 3xx seen by wrk, pre-warm counted as its {res['prewarm']['codes']:,} codes)", "equal")
+        z = e["lag_seconds_to_zero_after_api_exit"]
+        target("END TO END worker lag back to 0 after the load", z is not None and z < 1, f"{z} s", "< 1 s")
+        hot, livez = s["e2e_hot_redirect"], s["e2e_bare_livez"]
+        if hot.get("api_cpu_us_per_request") and livez.get("api_cpu_us_per_request"):
+            target("END TO END API CPU per redirect vs bare /livez (informative)", True,
+                   f"{hot['api_cpu_us_per_request']} vs {livez['api_cpu_us_per_request']} µs/request", "-")
+
     for k, baseline in (("hot_redirect", "bare_livez"), ("warm_redirect", "bare_livez_random")):
         b = s.get(baseline, s["bare_livez"])
         ratio = s[k]["rps"] / b["rps"]
@@ -865,6 +951,17 @@ def evaluate(res):
            sk["rss_slope_mb_per_min_second_half"] <= 1.0,
            f"{sk['rss_slope_mb_per_min']:+.2f} MB/min overall, {sk['rss_slope_mb_per_min_second_half']:+.2f} second half "
            f"({sk['rss_first_mb']:.0f} → {sk['rss_last_mb']:.0f} MB, max {sk['rss_max_mb']:.0f})", "slope ≤ +1 MB/min")
+    if sk.get("stream_length_first_last"):
+        # Slopes per minute over a run at sk['soak_rps'] requests/s: flat means no growth with traffic.
+        target("stream bounded over the soak", sk["stream_length_first_last"][1] <= 100_000,
+               f"{sk['stream_length_first_last'][0]:,} → {sk['stream_length_first_last'][1]:,} entries, "
+               f"slope {sk['stream_length_slope_per_min']:+,.1f}/min at {sk['soak_rps']:,.0f} rps", "≤ cap, ≈ flat")
+        target("ledger grows with flushes, not clicks", sk["ledger_rows_slope_per_min"] <= 600,
+               f"{sk['ledger_rows_first_last'][0]:,} → {sk['ledger_rows_first_last'][1]:,} rows, slope "
+               f"{sk['ledger_rows_slope_per_min']:+,.1f}/min at {sk['soak_rps'] * 60:,.0f} requests/min", "≤ ~1 row/s per API")
+        target("Redis memory over the soak", sk["redis_used_memory_slope_mb_per_min"] <= 1.0,
+               f"{sk['redis_used_memory_mb_first_last'][0]} → {sk['redis_used_memory_mb_first_last'][1]} MB, slope "
+               f"{sk['redis_used_memory_slope_mb_per_min']:+.2f} MB/min", "slope ≤ +1 MB/min")
     return t
 
 
@@ -891,7 +988,8 @@ def markdown(res):
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rb = s["redis_benchmark_get"]
     L.append(f"| redis-benchmark GET (-c 64) | {rb['rps']:,.0f} | {rb['rps'] / bare:.2f} | 1.00 | {rb['p50_ms'] or '-'} | | | | | | | | | | | | |")
-    order = ["bare_livez", "bare_livez_at_half_load", "hot_redirect", "hot_redirect_at_half_load", "bare_livez_random", "warm_redirect",
+    order = ["e2e_bare_livez", "e2e_hot_redirect", "e2e_hot_redirect_at_half_load", "e2e_bare_livez_random", "e2e_warm_redirect",
+             "bare_livez", "bare_livez_at_half_load", "hot_redirect", "hot_redirect_at_half_load", "bare_livez_random", "warm_redirect",
              "warm_redirect_at_half_load", "cold_redirect", "cold_redirect_at_half_load", "create_link", "mixed_95_5",
              "stats_read", "hot_redirect_telemetry_off", "hot_redirect_telemetry_on", "hot_redirect_telemetry_all_traced",
              "fairness_polite_alone", "fairness_polite_with_abuser", "fairness_abuser",
@@ -901,12 +999,23 @@ def markdown(res):
             continue
         r = s[k]
         paced = f" (paced {r['offered_rps']:,} rps offered, {r['connections']} conns)" if r.get("offered_rps") else ""
-        L.append(f"| {k}{paced} | {r['rps']:,.0f} | {r['rps'] / bare:.2f} | {r['rps'] / redis_rps:.2f} | {r['p50_ms']:.2f} | "
+        own = (s.get("e2e_bare_livez_random") if "random" in k or "warm" in k else s.get("e2e_bare_livez")) if k.startswith("e2e_") else None
+        L.append(f"| {k}{paced} | {r['rps']:,.0f} | {r['rps'] / (own['rps'] if own else bare):.2f} | {r['rps'] / redis_rps:.2f} | {r['p50_ms']:.2f} | "
                  f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['non_2xx_3xx']:,}"
                  f"{' (+' + str(r['socket_errors']) + ' socket)' if r['socket_errors'] else ''} | "
                  f"{r.get('api_cpu_pct', '-')} | {r.get('api_cpu_us_per_request', '-')} | {r.get('api_rss_mb_max', '-')} | {r.get('postgres_cpu_pct', '-')} | {r.get('redis_cpu_pct', '-')} | "
                  f"{r.get('worker_cpu_pct') if r.get('worker_cpu_pct') is not None else '-'} | {r.get('system_busy_pct', '-')} | {r.get('loadavg_1m_before', '-')} |")
     L.append("")
+    e = res.get("end_to_end")
+    if e:
+        L.append("`e2e_*` (the headline): the system as shipped, telemetry on with the compose sampler and the worker counting "
+                 "every click; × bare for them is against `e2e_bare_livez` of that same process. The other rows (telemetry off, "
+                 "worker stopped unless stated) explain where the time goes.")
+        L.append("")
+        L.append(f"End to end: {e['redirects_answered_3xx']:,} redirects answered, {e['clicks_counted']:,} clicks counted in PostgreSQL; "
+                 f"worker lag back to 0 {e['lag_seconds_to_zero_after_api_exit']} s after the API's SIGTERM exit; stream "
+                 f"{e['stream_length_after']:,} entries, ledger {e['ledger_rows_after']:,} rows.")
+        L.append("")
     L.append("Ratios: × bare = rps / bare `/livez` rps of the same API process; × redis-benchmark = rps / `redis-benchmark -t get -c 64`. "
              "CPU % is per process over the run (100 % = one core); load 1m before > 2 means other work shared these cores.")
     L.append("")

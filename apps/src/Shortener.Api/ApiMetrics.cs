@@ -11,8 +11,6 @@ public sealed class ApiMetrics
     private readonly Meter _meter;
     private readonly Counter<long> _linksCreated;
     private readonly Counter<long> _redirects;
-    private readonly Counter<long> _clicksEnqueued;
-    private readonly Counter<long> _clicksDropped;
     private readonly Counter<long> _clicksPublished;
     private readonly Counter<long> _redisFailures;
     private readonly Counter<long> _cacheLoads;
@@ -22,9 +20,7 @@ public sealed class ApiMetrics
         _meter = meterFactory.Create(MeterName);
         _linksCreated = _meter.CreateCounter<long>("shortener.links.created", "{link}", "Links created");
         _redirects = _meter.CreateCounter<long>("shortener.redirects", "{redirect}", "Redirect lookups by result and the cache tier that answered");
-        _clicksEnqueued = _meter.CreateCounter<long>("shortener.clicks.enqueued", "{click}", "Click events accepted into the in-memory buffer");
-        _clicksDropped = _meter.CreateCounter<long>("shortener.clicks.dropped", "{click}", "Click events dropped because the buffer was full");
-        _clicksPublished = _meter.CreateCounter<long>("shortener.clicks.published", "{click}", "Click events written to the Redis stream");
+        _clicksPublished = _meter.CreateCounter<long>("shortener.clicks.published", "{click}", "Clicks written to the Redis stream (in pre-aggregated batches)");
         _redisFailures = _meter.CreateCounter<long>("shortener.redis.failures", "{failure}", "Redis operations that failed and were degraded around");
         _cacheLoads = _meter.CreateCounter<long>("shortener.link_cache.loads", "{load}",
             "In-process cache misses loaded from Redis or PostgreSQL (concurrent misses of one code share one load)");
@@ -48,9 +44,7 @@ public sealed class ApiMetrics
     public void CacheLoad(CacheTier tier) =>
         _cacheLoads.Add(1, new KeyValuePair<string, object?>("tier", tier == CacheTier.Redis ? "redis" : "database"));
 
-    public void ClickEnqueued() => _clicksEnqueued.Add(1);
-    public void ClickDropped() => _clicksDropped.Add(1);
-    public void ClicksPublished(int count) => _clicksPublished.Add(count);
+    public void ClicksPublished(long count) => _clicksPublished.Add(count);
     public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     /// <summary>1 per active fault kind, so a dashboard or an alert can tell an injected failure from a real one.</summary>
@@ -66,6 +60,11 @@ public sealed class ApiMetrics
             };
         }, "{fault}", "Injected faults currently active");
 
-    public void ObserveClickBuffer(Func<int> depth) =>
-        _meter.CreateObservableGauge("shortener.clicks.buffered", depth, "{click}", "Click events waiting in memory to be written to the stream");
+    /// <summary>Read at collection time from the buffer's own tallies: a redirect never touches an instrument for its click.</summary>
+    public void ObserveClickBuffer(Func<long> buffered, Func<long> accepted, Func<long> dropped)
+    {
+        _meter.CreateObservableGauge("shortener.clicks.buffered", buffered, "{click}", "Clicks counted in memory, waiting for the next flush to the stream");
+        _meter.CreateObservableCounter("shortener.clicks.enqueued", accepted, "{click}", "Clicks accepted into the in-memory counts");
+        _meter.CreateObservableCounter("shortener.clicks.dropped", dropped, "{click}", "Clicks dropped because the in-memory counts were full");
+    }
 }

@@ -84,4 +84,9 @@ public static class ClickStream
     public const string FieldReferrerHost = "ref";
     public const string FieldUserAgentFamily = "ua";
     public const string FieldTraceParent = "traceparent";
+
+    // A pre-aggregated batch (ClickBatch): one entry per flush of an API process instead of one per click.
+    public const string FieldBatchId = "batch";
+    public const string FieldCounts = "counts";
+    public const string FieldTraceParents = "traceparents";
 }

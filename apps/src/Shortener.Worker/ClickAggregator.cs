@@ -7,13 +7,17 @@ using StackExchange.Redis;
 namespace Shortener.Worker;
 
 /// <summary>
-/// Consumes the click stream with a consumer group and aggregates it into PostgreSQL.
+/// Consumes the click stream (pre-aggregated <see cref="ClickBatch"/> entries) with a consumer group and adds the
+/// counts to PostgreSQL.
 /// <list type="bullet">
 /// <item>At-least-once delivery made exactly-once counting: entries are acknowledged (XACK) only after the
-/// PostgreSQL transaction that counted them committed, and the ledger ignores event ids it has seen.</item>
-/// <item>Entries left pending by a dead consumer are reclaimed with XAUTOCLAIM after <see cref="AggregatorOptions.ClaimMinIdle"/>.</item>
-/// <item>Malformed entries are retried until delivered <see cref="AggregatorOptions.MaxDeliveries"/> times, then moved to the dead-letter stream.</item>
-/// <item>The stream is trimmed only below the oldest entry still pending or undelivered.</item>
+/// PostgreSQL transaction that counted them committed, and the ledger ignores batch ids it has seen.</item>
+/// <item>Entries left pending by a dead consumer are reclaimed with XAUTOCLAIM after <see cref="AggregatorOptions.ClaimMinIdle"/>;
+/// consumers idle for <see cref="AggregatorOptions.DeadConsumerIdle"/> with nothing pending are deleted from the group.</item>
+/// <item>Poison entries (malformed, or rejected by PostgreSQL with a non-transient error) are retried until delivered
+/// <see cref="AggregatorOptions.MaxDeliveries"/> times, then moved to the dead-letter stream and acknowledged.</item>
+/// <item>The stream is capped by the API (XADD MAXLEN ~); entries trimmed before this group read them are counted as
+/// lost (shortener.clickstream.trimmed_unread). The worker itself trims only below what every group acknowledged.</item>
 /// </list>
 /// </summary>
 public sealed partial class ClickAggregator(
@@ -30,6 +34,7 @@ public sealed partial class ClickAggregator(
     private RedisValue _reclaimCursor = "0-0";
     private DateTimeOffset _nextMaintenance = DateTimeOffset.MinValue;
     private DateTimeOffset _nextPrune = DateTimeOffset.MinValue;
+    private bool _groupExists;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -71,8 +76,6 @@ public sealed partial class ClickAggregator(
         LogStopped(logger, settings.ConsumerName);
     }
 
-    private bool _groupExists;
-
     private async Task EnsureGroupAsync()
     {
         if (_groupExists) return;
@@ -88,66 +91,88 @@ public sealed partial class ClickAggregator(
         _groupExists = true;
     }
 
-    /// <summary>Counts the valid entries in one transaction, then acknowledges them; malformed entries stay pending.</summary>
+    /// <summary>
+    /// Counts the valid entries in one transaction, then acknowledges them. If PostgreSQL rejects the transaction for good
+    /// (not a transient error), each entry is tried on its own so one poison entry cannot hold back the others.
+    /// </summary>
     public async Task ProcessAsync(StreamEntry[] entries, CancellationToken stoppingToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var clicks = new Dictionary<Guid, ClickEvent>(entries.Length);
-        var valid = new List<RedisValue>(entries.Length);
+        var valid = new List<(StreamEntry Entry, ClickBatch Batch)>(entries.Length);
         var malformed = new List<(StreamEntry Entry, string Error)>();
         foreach (var entry in entries)
         {
             if (entry.IsNull) continue;
-            if (ClickEvent.TryParse(entry.Values, out var click, out var error))
-            {
-                clicks.TryAdd(click.EventId, click);
-                valid.Add(entry.Id);
-            }
-            else
-            {
-                malformed.Add((entry, error));
-            }
+            if (ClickBatch.TryParse(entry.Values, out var batch, out var error)) valid.Add((entry, batch));
+            else malformed.Add((entry, error));
         }
 
-        using var activity = StartBatchActivity(clicks.Values);
-        if (clicks.Count > 0)
+        using var activity = StartBatchActivity(valid.Select(v => v.Batch));
+        if (valid.Count > 0)
         {
-            var counted = await AggregateWithRetryAsync([.. clicks.Values], stoppingToken);
-            // Only after the commit: a crash before this line means redelivery, which the ledger absorbs.
-            await redis.GetDatabase().StreamAcknowledgeAsync(ClickStream.Key, ClickStream.ConsumerGroup, [.. valid]);
-            metrics.Processed(counted, entries.Length - malformed.Count - counted);
-            activity?.SetTag("shortener.clicks.counted", counted);
+            try
+            {
+                var counted = await CountAsync(valid, stoppingToken);
+                activity?.SetTag("shortener.clicks.counted", counted);
+            }
+            catch (PostgresException ex) when (!ex.IsTransient)
+            {
+                foreach (var one in valid)
+                {
+                    try
+                    {
+                        await CountAsync([one], stoppingToken);
+                    }
+                    catch (PostgresException rejected) when (!rejected.IsTransient)
+                    {
+                        await DeadLetterAfterMaxDeliveriesAsync(one.Entry, "rejected", $"{rejected.SqlState}: {rejected.MessageText}");
+                    }
+                }
+            }
         }
         foreach (var (entry, error) in malformed)
         {
-            await HandleMalformedAsync(entry, error);
+            await DeadLetterAfterMaxDeliveriesAsync(entry, "malformed", error);
         }
         metrics.BatchDuration(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
+    private async Task<long> CountAsync(List<(StreamEntry Entry, ClickBatch Batch)> valid, CancellationToken stoppingToken)
+    {
+        // The same batch may be in the stream twice (a publish retried after a timeout): the ledger sees it once per statement.
+        var batches = valid.Select(v => v.Batch).DistinctBy(b => b.BatchId).ToArray();
+        var total = valid.Sum(v => v.Batch.TotalClicks);
+        var counted = await AggregateWithRetryAsync(batches, stoppingToken);
+        // Only after the commit: a crash before this line means redelivery, which the ledger absorbs.
+        await redis.GetDatabase().StreamAcknowledgeAsync(ClickStream.Key, ClickStream.ConsumerGroup, [.. valid.Select(v => v.Entry.Id)]);
+        metrics.Processed(counted, total - counted, valid.Count);
+        return counted;
+    }
+
     /// <summary>
     /// PostgreSQL being briefly unavailable must not turn into redeliveries: retry the same batch here.
-    /// On shutdown the batch stays pending and the next worker reclaims it.
+    /// On shutdown the batch stays pending and the next worker reclaims it. A non-transient error is the caller's.
     /// </summary>
-    private async Task<int> AggregateWithRetryAsync(ClickEvent[] clicks, CancellationToken stoppingToken)
+    private async Task<long> AggregateWithRetryAsync(ClickBatch[] batches, CancellationToken stoppingToken)
     {
         while (true)
         {
             try
             {
                 // Not stoppingToken: a started transaction is allowed to finish during shutdown.
-                return await ledger.AggregateAsync(clicks, CancellationToken.None);
+                return await ledger.AggregateAsync(batches, CancellationToken.None);
             }
             catch (NpgsqlException ex) when (ex is not PostgresException { IsTransient: false })
             {
                 metrics.Failure("postgresql");
-                LogAggregateRetry(logger, clicks.Length, ex.GetType().Name);
+                LogAggregateRetry(logger, batches.Length, ex.GetType().Name);
                 await Task.Delay(options.Value.RetryDelay, stoppingToken);
             }
         }
     }
 
-    private async Task HandleMalformedAsync(StreamEntry entry, string error)
+    /// <summary>Leaves a poison entry pending (it is redelivered after ClaimMinIdle) until its last allowed delivery, then dead-letters it.</summary>
+    private async Task DeadLetterAfterMaxDeliveriesAsync(StreamEntry entry, string kind, string error)
     {
         var database = redis.GetDatabase();
         var pending = await database.StreamPendingMessagesAsync(
@@ -155,22 +180,23 @@ public sealed partial class ClickAggregator(
         var deliveries = pending.Length == 0 ? 0 : pending[0].DeliveryCount;
         if (deliveries < options.Value.MaxDeliveries)
         {
-            LogMalformed(logger, entry.Id.ToString(), error, deliveries);
+            LogPoison(logger, entry.Id.ToString(), kind, error, deliveries);
             return;
         }
 
         var fields = entry.Values
             .Append(new NameValueEntry("dead.original_id", entry.Id))
+            .Append(new NameValueEntry("dead.kind", kind))
             .Append(new NameValueEntry("dead.reason", error))
             .Append(new NameValueEntry("dead.deliveries", deliveries))
             .ToArray();
         // Atomic: the entry is either still pending or both dead-lettered and acknowledged.
         var transaction = database.CreateTransaction();
-        _ = transaction.StreamAddAsync(ClickStream.DeadLetterKey, fields);
+        _ = transaction.StreamAddAsync(ClickStream.DeadLetterKey, fields, maxLength: options.Value.DeadLetterMaxLength, useApproximateMaxLength: true);
         _ = transaction.StreamAcknowledgeAsync(ClickStream.Key, ClickStream.ConsumerGroup, entry.Id);
         await transaction.ExecuteAsync();
-        metrics.DeadLettered();
-        LogDeadLettered(logger, entry.Id.ToString(), error, deliveries);
+        metrics.DeadLettered(kind);
+        LogDeadLettered(logger, entry.Id.ToString(), kind, error, deliveries);
     }
 
     private async Task MaintainAsync(CancellationToken stoppingToken)
@@ -178,9 +204,17 @@ public sealed partial class ClickAggregator(
         var settings = options.Value;
         var database = redis.GetDatabase();
 
+        await CountTrimmedUnreadAsync(database);
+
         var claimed = await database.StreamAutoClaimAsync(ClickStream.Key, ClickStream.ConsumerGroup, settings.ConsumerName,
             (long)settings.ClaimMinIdle.TotalMilliseconds, _reclaimCursor, settings.BatchSize);
         _reclaimCursor = claimed.NextStartId;
+        if (claimed.DeletedIds.Length > 0)
+        {
+            // Delivered, never acknowledged, and trimmed away by the cap before anyone could count them again.
+            metrics.TrimmedUnread(claimed.DeletedIds.Length);
+            LogTrimmedUnread(logger, claimed.DeletedIds.Length);
+        }
         if (claimed.ClaimedEntries.Length > 0)
         {
             metrics.Reclaimed(claimed.ClaimedEntries.Length);
@@ -188,12 +222,48 @@ public sealed partial class ClickAggregator(
             await ProcessAsync(claimed.ClaimedEntries, stoppingToken);
         }
 
+        await DeleteDeadConsumersAsync(database);
         await TrimAsync(database);
 
         if (DateTimeOffset.UtcNow >= _nextPrune)
         {
             await ledger.PruneAsync(settings.LedgerRetention, stoppingToken);
             _nextPrune = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(5);
+        }
+    }
+
+    /// <summary>
+    /// If the cap trimmed entries this group had not read yet (its last delivered id lies before the first entry left),
+    /// counts them (entries ever removed minus entries the group read), then records them as read, so that the group's
+    /// lag is right again and the same gap is never counted twice by this worker.
+    /// </summary>
+    private async Task CountTrimmedUnreadAsync(IDatabase database)
+    {
+        var stream = await database.StreamInfoAsync(ClickStream.Key);
+        if (stream.Length == 0 || stream.FirstEntry.IsNull) return;
+        var group = (await database.StreamGroupInfoAsync(ClickStream.Key)).FirstOrDefault(g => g.Name == ClickStream.ConsumerGroup);
+        if (group.Name is null || group.EntriesRead is not { } read) return;
+        if (StreamId.Parse(group.LastDeliveredId).CompareTo(StreamId.Parse(stream.FirstEntry.Id)) >= 0) return;
+
+        var removed = stream.EntriesAdded - stream.Length;
+        if (removed <= read) return;
+        metrics.TrimmedUnread(removed - read);
+        LogTrimmedUnread(logger, removed - read);
+        await database.ExecuteAsync("XGROUP", "SETID", ClickStream.Key, ClickStream.ConsumerGroup, group.LastDeliveredId!, "ENTRIESREAD", removed);
+    }
+
+    /// <summary>Consumers of stopped workers stay in the group forever unless deleted; one with entries pending is left for XAUTOCLAIM.</summary>
+    private async Task DeleteDeadConsumersAsync(IDatabase database)
+    {
+        var settings = options.Value;
+        foreach (var consumer in await database.StreamConsumerInfoAsync(ClickStream.Key, ClickStream.ConsumerGroup))
+        {
+            if (consumer.Name == settings.ConsumerName || consumer.PendingMessageCount > 0
+                || consumer.IdleTimeInMilliseconds < settings.DeadConsumerIdle.TotalMilliseconds) continue;
+            // A live consumer deleted by mistake loses nothing (it has nothing pending) and is recreated by its next read.
+            await database.StreamDeleteConsumerAsync(ClickStream.Key, ClickStream.ConsumerGroup, consumer.Name);
+            metrics.ConsumerDeleted();
+            LogConsumerDeleted(logger, consumer.Name!, consumer.IdleTimeInMilliseconds);
         }
     }
 
@@ -220,17 +290,14 @@ public sealed partial class ClickAggregator(
         }
     }
 
-    private static Activity? StartBatchActivity(IEnumerable<ClickEvent> clicks)
+    private static Activity? StartBatchActivity(IEnumerable<ClickBatch> batches)
     {
         if (!s_activity.HasListeners()) return null;
         var links = new List<ActivityLink>();
-        foreach (var click in clicks)
+        foreach (var traceParent in batches.SelectMany(b => b.TraceParents))
         {
             if (links.Count == MaxSpanLinks) break;
-            if (click.TraceParent is not null && ActivityContext.TryParse(click.TraceParent, null, out var context))
-            {
-                links.Add(new ActivityLink(context));
-            }
+            if (ActivityContext.TryParse(traceParent, null, out var context)) links.Add(new ActivityLink(context));
         }
         var activity = s_activity.StartActivity("click-stream process", ActivityKind.Consumer, parentContext: default, links: links);
         activity?.SetTag("messaging.system", "redis");
@@ -248,15 +315,21 @@ public sealed partial class ClickAggregator(
     [LoggerMessage(EventId = 102, EventName = "AggregatorLoopFailed", Level = LogLevel.Warning, Message = "Click aggregation failed; retrying")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 103, EventName = "AggregateRetry", Level = LogLevel.Warning, Message = "Could not count a batch of {Count} clicks ({Error}); retrying")]
+    [LoggerMessage(EventId = 103, EventName = "AggregateRetry", Level = LogLevel.Warning, Message = "Could not count {Count} click batches ({Error}); retrying")]
     private static partial void LogAggregateRetry(ILogger logger, int count, string error);
 
-    [LoggerMessage(EventId = 104, EventName = "MalformedClick", Level = LogLevel.Warning, Message = "Malformed stream entry {EntryId}: {Error} (delivery {Deliveries}); left pending")]
-    private static partial void LogMalformed(ILogger logger, string entryId, string error, long deliveries);
+    [LoggerMessage(EventId = 104, EventName = "PoisonClickEntry", Level = LogLevel.Warning, Message = "Stream entry {EntryId} is {Kind}: {Error} (delivery {Deliveries}); left pending")]
+    private static partial void LogPoison(ILogger logger, string entryId, string kind, string error, long deliveries);
 
-    [LoggerMessage(EventId = 105, EventName = "ClickDeadLettered", Level = LogLevel.Error, Message = "Stream entry {EntryId} moved to the dead-letter stream: {Error} after {Deliveries} deliveries")]
-    private static partial void LogDeadLettered(ILogger logger, string entryId, string error, long deliveries);
+    [LoggerMessage(EventId = 105, EventName = "ClickDeadLettered", Level = LogLevel.Error, Message = "Stream entry {EntryId} ({Kind}) moved to the dead-letter stream: {Error} after {Deliveries} deliveries")]
+    private static partial void LogDeadLettered(ILogger logger, string entryId, string kind, string error, long deliveries);
 
     [LoggerMessage(EventId = 106, EventName = "ClicksReclaimed", Level = LogLevel.Information, Message = "Reclaimed {Count} entries left pending by other consumers")]
     private static partial void LogReclaimed(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 107, EventName = "ClickEntriesTrimmedUnread", Level = LogLevel.Error, Message = "{Count} click stream entries were trimmed by the stream cap before they were counted: their clicks are lost")]
+    private static partial void LogTrimmedUnread(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 108, EventName = "DeadConsumerDeleted", Level = LogLevel.Information, Message = "Deleted consumer {Consumer}, idle {IdleMs} ms with nothing pending")]
+    private static partial void LogConsumerDeleted(ILogger logger, string consumer, long idleMs);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Shortener.Contracts;
 using StackExchange.Redis;
 
@@ -9,10 +10,18 @@ public sealed record StreamLag(long Pending, long Undelivered, long DeadLettered
     public long Total => Pending + Undelivered;
 }
 
-/// <summary>Reads the consumer group's lag from XINFO GROUPS (Redis 7+). Exposed on /lag and as gauges for autoscaling.</summary>
-public sealed class StreamLagMonitor(IConnectionMultiplexer redis)
+/// <summary>
+/// Reads the consumer group's lag from XINFO GROUPS (Redis 7+): live on /lag, and every
+/// <see cref="AggregatorOptions.LagRefreshInterval"/> in the background for the gauges, so a scrape reads a field
+/// and never waits on Redis (nor blocks a thread on it).
+/// </summary>
+public sealed class StreamLagMonitor(IConnectionMultiplexer redis, IOptions<AggregatorOptions> options) : BackgroundService
 {
-    private const int MaxCountedWhenUnknown = 100_000;
+    /// <summary>When Redis cannot compute the lag, at most this many entries are counted (a lower bound, at a bounded cost).</summary>
+    private const int MaxCountedWhenUnknown = 10_000;
+
+    /// <summary>The last lag read in the background; zeros before the first read.</summary>
+    public StreamLag Current { get; private set; } = new(0, 0, 0, 0);
 
     public async Task<StreamLag> ReadAsync(CancellationToken ct = default)
     {
@@ -34,5 +43,28 @@ public sealed class StreamLagMonitor(IConnectionMultiplexer redis)
             undelivered = (await database.StreamRangeAsync(ClickStream.Key, "(" + g.LastDeliveredId, "+", MaxCountedWhenUnknown)).Length;
         }
         return new StreamLag(group?.PendingMessageCount ?? 0, undelivered, await deadLettered, await length);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.LagRefreshInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    Current = await ReadAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    // Keep the last value: the failure counters and Redis alerts tell the story.
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 }

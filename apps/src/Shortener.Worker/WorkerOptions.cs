@@ -9,7 +9,7 @@ public sealed class AggregatorOptions
     /// <summary>Stream consumer name; unique per process so a restarted worker never inherits a dead one's identity.</summary>
     public string ConsumerName { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
-    /// <summary>Events read, aggregated and committed together.</summary>
+    /// <summary>Stream entries (click batches) read, aggregated and committed together.</summary>
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 2000;
 
@@ -19,14 +19,24 @@ public sealed class AggregatorOptions
     /// <summary>Entries pending this long on any consumer are presumed abandoned and reclaimed (XAUTOCLAIM).</summary>
     public TimeSpan ClaimMinIdle { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>A malformed entry delivered this many times moves to the dead-letter stream.</summary>
+    /// <summary>A poison entry (malformed, or rejected by PostgreSQL for good) delivered this many times moves to the dead-letter stream.</summary>
     [Range(1, 100)]
     public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>Consumers idle this long with nothing pending are deleted from the group (stopped workers, old pods).</summary>
+    public TimeSpan DeadConsumerIdle { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Approximate cap of the dead-letter stream: poison is inspected and replayed by hand, not kept forever.</summary>
+    [Range(100, 10_000_000)]
+    public int DeadLetterMaxLength { get; set; } = 10_000;
+
+    /// <summary>How often the lag gauges are refreshed from Redis in the background.</summary>
+    public TimeSpan LagRefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often to reclaim, dead-letter, trim the stream and prune the idempotency ledger.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long processed event ids are remembered; must exceed any redelivery delay (ClaimMinIdle, outages).</summary>
+    /// <summary>How long processed batch ids are remembered; must exceed any redelivery delay (ClaimMinIdle, outages). One row per flush of an API process.</summary>
     public TimeSpan LedgerRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Backoff after a failed PostgreSQL or Redis call.</summary>
@@ -41,6 +51,7 @@ public static class WorkerServices
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<ClickLedger>();
         builder.Services.AddSingleton<StreamLagMonitor>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StreamLagMonitor>());
         builder.Services.AddHostedService<ClickAggregator>();
         return builder;
     }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Threading.Channels;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Shortener.Contracts;
@@ -7,57 +7,100 @@ using Shortener.Contracts;
 namespace Shortener.Api.Clicks;
 
 /// <summary>
-/// The bounded hand-off between redirects and <see cref="ClickPublisher"/>: recording a click is a
-/// non-blocking in-memory write, so Redis latency or an outage never reaches the redirect's response time.
-/// When the buffer is full the click is dropped and counted.
+/// Clicks counted in memory per <see cref="ClickKey"/> until <see cref="ClickPublisher"/> flushes them (every
+/// <see cref="ClickOptions.FlushInterval"/>, or sooner once <see cref="ClickOptions.BatchSize"/> keys are waiting):
+/// a redirect costs one dictionary increment, and a hot code one stream entry per flush instead of one per click.
+/// Memory is bounded by <see cref="ClickOptions.MaxKeys"/> distinct keys; past it (Redis down long enough, or a
+/// flood of distinct referrers) a click of a new key is dropped and counted, never blocking a redirect.
+/// A trace-context sample (<see cref="ClickOptions.TraceSample"/> per flush) lets the worker's span link back to redirects.
 /// </summary>
-public sealed class ClickBuffer
+public sealed class ClickBuffer : IDisposable
 {
-    private readonly Channel<ClickEvent> _channel;
-    private readonly ApiMetrics _metrics;
+    private readonly Lock _gate = new();
+    private readonly ClickOptions _options;
+    private readonly SemaphoreSlim _flushDue = new(0);
+    private Dictionary<ClickKey, long> _counts = [];
+    private List<string> _traceParents = [];
+    private long _buffered;
+    private long _accepted;
+    private long _dropped;
+    private bool _completed;
 
     public ClickBuffer(IOptions<ClickOptions> options, ApiMetrics metrics)
     {
-        _metrics = metrics;
-        _channel = Channel.CreateBounded<ClickEvent>(new BoundedChannelOptions(options.Value.BufferCapacity)
-        {
-            // With Wait, TryWrite never waits: it returns false when full, which is the drop we count.
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = false,
-        });
-        metrics.ObserveClickBuffer(() => _channel.Reader.Count);
+        _options = options.Value;
+        metrics.ObserveClickBuffer(() => Volatile.Read(ref _buffered), () => Volatile.Read(ref _accepted), () => Volatile.Read(ref _dropped));
     }
 
-    public ChannelReader<ClickEvent> Reader => _channel.Reader;
-
-    public int Count => _channel.Reader.Count;
+    /// <summary>Clicks counted and not yet taken by a flush.</summary>
+    public long Count => Volatile.Read(ref _buffered);
 
     public void Record(string code, DateTimeOffset now, StringValues referer, StringValues userAgent, Activity? activity)
     {
-        var click = new ClickEvent(
-            Guid.CreateVersion7(now),
-            code,
-            now,
-            ReferrerHost(referer),
-            UserAgentFamily.Of(userAgent),
-            TraceParent(activity ?? Activity.Current));
-        if (_channel.Writer.TryWrite(click)) _metrics.ClickEnqueued();
-        else _metrics.ClickDropped();
+        var key = new ClickKey(code, DateOnly.FromDateTime(now.UtcDateTime), ReferrerHost(referer), UserAgentFamily.Of(userAgent));
+        activity ??= Activity.Current;
+        lock (_gate)
+        {
+            if (!_completed)
+            {
+                ref var clicks = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, key, out var exists);
+                if (exists || _counts.Count <= _options.MaxKeys)
+                {
+                    clicks++;
+                    _buffered++;
+                    _accepted++;
+                    if (!exists && _counts.Count == _options.BatchSize) _flushDue.Release();
+                    // Only a sampled (recorded) trace: a link to a trace that was never exported leads nowhere.
+                    if (_traceParents.Count < _options.TraceSample && activity is { Recorded: true, IdFormat: ActivityIdFormat.W3C })
+                    {
+                        _traceParents.Add(activity.Id!);
+                    }
+                }
+                else
+                {
+                    _counts.Remove(key);
+                    _dropped++;
+                }
+            }
+            else
+            {
+                _dropped++;
+            }
+        }
     }
 
-    /// <summary>No more clicks are accepted; the publisher drains what is left and stops.</summary>
-    public void Complete() => _channel.Writer.TryComplete();
+    /// <summary>Waits for the next flush: the interval elapsed, a full batch of keys, or completion. True once completed.</summary>
+    public async Task<bool> WaitForFlushAsync()
+    {
+        await _flushDue.WaitAsync(_options.FlushInterval);
+        lock (_gate) return _completed;
+    }
+
+    /// <summary>Takes everything counted so far; later clicks go to fresh counts.</summary>
+    public (Dictionary<ClickKey, long> Counts, List<string> TraceParents) Take()
+    {
+        lock (_gate)
+        {
+            var taken = (_counts, _traceParents);
+            _counts = new Dictionary<ClickKey, long>(Math.Min(taken._counts.Count, _options.MaxKeys));
+            _traceParents = [];
+            _buffered = 0;
+            return taken;
+        }
+    }
+
+    /// <summary>No more clicks are accepted; the publisher flushes what is left and stops.</summary>
+    public void Complete()
+    {
+        lock (_gate) _completed = true;
+        _flushDue.Release();
+    }
+
+    public void Dispose() => _flushDue.Dispose();
 
     private static string? ReferrerHost(StringValues referer) =>
-        Uri.TryCreate(referer.ToString(), UriKind.Absolute, out var uri) && uri.IdnHost is { Length: > 0 and <= 255 } host
+        referer.Count == 0 ? null
+        : Uri.TryCreate(referer.ToString(), UriKind.Absolute, out var uri) && uri.IdnHost is { Length: > 0 and <= 255 } host
             ? host.ToLowerInvariant()
             : null;
-
-    /// <summary>
-    /// W3C traceparent of the redirect, so the worker's batch span can link back to it. Only for a sampled
-    /// (recorded) trace: a link to a trace that was never exported leads nowhere, and the string costs an allocation per click.
-    /// </summary>
-    private static string? TraceParent(Activity? activity) =>
-        activity is { Recorded: true, IdFormat: ActivityIdFormat.W3C } ? activity.Id : null;
 }

@@ -6,10 +6,11 @@ using StackExchange.Redis;
 namespace Shortener.Api.Clicks;
 
 /// <summary>
-/// Moves clicks from <see cref="ClickBuffer"/> to the Redis stream in pipelined batches (one round trip
-/// per batch, not per click). A failed batch is kept and retried, so a Redis outage fills the buffer
-/// (and then drops, counted) rather than losing what was already accepted. On shutdown it runs after
-/// the web server has stopped and flushes what is left.
+/// Flushes the counts of <see cref="ClickBuffer"/> to the Redis stream: one entry per <see cref="ClickOptions.BatchSize"/>
+/// keys per flush, each with a fresh batch id (the worker's idempotency key), the stream capped with XADD MAXLEN ~.
+/// A failed batch is kept and retried (a retry after a write that did land is absorbed by the batch id), while new
+/// clicks keep counting, bounded, in the buffer. On shutdown it runs after the web server has stopped and flushes
+/// what is left; a SIGKILL loses at most one <see cref="ClickOptions.FlushInterval"/> of this process's clicks.
 /// </summary>
 public sealed partial class ClickPublisher(
     ClickBuffer buffer,
@@ -37,35 +38,41 @@ public sealed partial class ClickPublisher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batchSize = options.Value.BatchSize;
-        var batch = new List<ClickEvent>(batchSize);
-        // Deliberately not stoppingToken: reading ends when the buffer is completed and drained.
-        while (await buffer.Reader.WaitToReadAsync(CancellationToken.None))
+        // Deliberately not stoppingToken: flushing ends when the buffer is completed and its last counts written.
+        var completed = false;
+        while (!completed)
         {
-            while (batch.Count < batchSize && buffer.Reader.TryRead(out var click)) batch.Add(click);
-            if (!await PublishWithRetryAsync(batch))
+            completed = await buffer.WaitForFlushAsync();
+            var (counts, traceParents) = buffer.Take();
+            if (counts.Count == 0) continue;
+            foreach (var chunk in counts.Chunk(options.Value.BatchSize))
             {
-                LogAbandoned(logger, batch.Count + buffer.Count);
-                return;
+                var batch = new ClickBatch(Guid.CreateVersion7(), [.. chunk.Select(c => (c.Key, c.Value))], traceParents);
+                traceParents = [];
+                if (!await PublishWithRetryAsync(batch))
+                {
+                    LogAbandoned(logger, counts.Values.Sum() + buffer.Count);
+                    return;
+                }
             }
-            batch.Clear();
         }
     }
 
-    private async Task<bool> PublishWithRetryAsync(List<ClickEvent> batch)
+    private async Task<bool> PublishWithRetryAsync(ClickBatch batch)
     {
+        var fields = batch.ToStreamFields();
         while (true)
         {
             try
             {
-                await PublishAsync(batch);
-                metrics.ClicksPublished(batch.Count);
+                await PublishAsync(batch, fields);
+                metrics.ClicksPublished(batch.TotalClicks);
                 return true;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 metrics.RedisFailure("click-publish");
-                LogPublishFailed(logger, batch.Count, ex.GetType().Name);
+                LogPublishFailed(logger, batch.TotalClicks, ex.GetType().Name);
                 try
                 {
                     await Task.Delay(options.Value.RetryDelay, _abandon.Token);
@@ -78,29 +85,26 @@ public sealed partial class ClickPublisher(
         }
     }
 
-    private async Task PublishAsync(List<ClickEvent> clicks)
+    private async Task PublishAsync(ClickBatch batch, NameValueEntry[] fields)
     {
-        using var activity = s_activity.StartActivity("click-stream publish", ActivityKind.Producer);
+        var links = s_activity.HasListeners() ? batch.TraceParents
+            .Select(p => ActivityContext.TryParse(p, null, out var context) ? new ActivityLink(context) : default)
+            .Where(l => l.Context != default).ToList() : null;
+        using var activity = s_activity.StartActivity("click-stream publish", ActivityKind.Producer, parentContext: default, links: links);
         activity?.SetTag("messaging.system", "redis");
         activity?.SetTag("messaging.destination.name", ClickStream.Key);
-        activity?.SetTag("messaging.batch.message_count", clicks.Count);
+        activity?.SetTag("messaging.message.id", batch.BatchId.ToString("N"));
+        activity?.SetTag("shortener.clicks.count", batch.TotalClicks);
 
-        var database = redis.GetDatabase();
-        var pipeline = database.CreateBatch();
-        var writes = new Task[clicks.Count];
-        for (var i = 0; i < clicks.Count; i++)
-        {
-            writes[i] = pipeline.StreamAddAsync(ClickStream.Key, clicks[i].ToStreamFields());
-        }
-        pipeline.Execute();
-        await Task.WhenAll(writes);
+        await redis.GetDatabase().StreamAddAsync(ClickStream.Key, fields,
+            maxLength: options.Value.StreamMaxLength, useApproximateMaxLength: true);
     }
 
     [LoggerMessage(EventId = 20, EventName = "ClickPublishFailed", Level = LogLevel.Warning,
-        Message = "Could not write {Count} clicks to the stream ({Error}); retrying")]
-    private static partial void LogPublishFailed(ILogger logger, int count, string error);
+        Message = "Could not write a batch of {Count} clicks to the stream ({Error}); retrying")]
+    private static partial void LogPublishFailed(ILogger logger, long count, string error);
 
     [LoggerMessage(EventId = 21, EventName = "ClicksAbandoned", Level = LogLevel.Error,
-        Message = "Shutdown timeout reached with Redis unreachable: {Count} buffered clicks were not written")]
-    private static partial void LogAbandoned(ILogger logger, int count);
+        Message = "Shutdown timeout reached with Redis unreachable: {Count} counted clicks were not written")]
+    private static partial void LogAbandoned(ILogger logger, long count);
 }

@@ -43,7 +43,7 @@ public sealed class ApiSigtermUnderLoadTests(ITestOutputHelper output)
         var firstUnready = readiness.Where(s => s.Status == 503).MinBy(s => s.End);
         var firstFailure = samples.Where(s => s.Failed).MinBy(s => s.Start);
         var servedWhileDraining = redirects.Count(s => s.Status == 302 && s.Start >= sigterm);
-        var clicks = await (await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)).GetDatabase().StreamLengthAsync(ClickStream.Key);
+        var clicks = await ClickStreamReader.TotalClicksAsync((await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString)).GetDatabase());
 
         output.WriteLine($"SIGTERM at {Seconds(sigterm)}; /readyz first seen 503 at {(firstUnready is null ? "never" : Seconds(firstUnready.End))}; " +
             $"first connection failure at {(firstFailure is null ? "never" : Seconds(firstFailure.Start) + $" ({firstFailure.Error})")}; exited at {Seconds(exited)} with {api.ExitCode}");

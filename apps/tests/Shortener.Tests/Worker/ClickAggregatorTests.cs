@@ -66,7 +66,7 @@ public sealed class ClickAggregatorTests : IAsyncLifetime
         await _kit.Db.StreamCreateConsumerGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "0");
         // A consumer reads and commits the batch, then dies before XACK.
         var entries = await _kit.Db.StreamReadGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "crashed", ">", 1000);
-        var clicks = entries.Select(e => ClickEvent.TryParse(e.Values, out var c, out _) ? c : throw new InvalidOperationException()).ToArray();
+        var clicks = entries.Select(e => ClickBatch.TryParse(e.Values, out var c, out _) ? c : throw new InvalidOperationException()).ToArray();
         Assert.Equal(100, await new ClickLedger(_kit.DataSource).AggregateAsync(clicks, CancellationToken.None));
         Assert.Equal(100, (await _kit.LagAsync()).Pending);
 

@@ -51,7 +51,7 @@ public sealed class WorkerKillTests : IAsyncLifetime
         }
 
         foreach (var code in codes) Assert.Equal(perCode, await _kit.TotalClicksAsync(code));
-        await using var ledger = _kit.DataSource.CreateCommand("SELECT count(*) FROM processed_click_events");
+        await using var ledger = _kit.DataSource.CreateCommand("SELECT count(*) FROM processed_click_batches");
         Assert.Equal((long)perCode * codes.Length, await ledger.ExecuteScalarAsync());
     }
 

@@ -53,10 +53,12 @@ public sealed class WorkerTestKit : IAsyncDisposable
         return clicks;
     }
 
-    public ClickAggregator Aggregator(AggregatorOptions options) =>
+    /// <summary>The meter factory of this kit's instruments: a <see cref="System.Diagnostics.Metrics.MeterListener"/> tells them from other tests' by it.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory MeterFactory => _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+
+    public ClickAggregator Aggregator(AggregatorOptions options, StreamLagMonitor? lag = null) =>
         new(Connection, new ClickLedger(DataSource), Microsoft.Extensions.Options.Options.Create(options),
-            new WorkerMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), new StreamLagMonitor(Connection)),
-            NullLogger<ClickAggregator>.Instance);
+            new WorkerMetrics(MeterFactory, lag ?? LagMonitor()), NullLogger<ClickAggregator>.Instance);
 
     public static AggregatorOptions FastOptions(string consumer = "test") => new()
     {
@@ -76,7 +78,27 @@ public sealed class WorkerTestKit : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    public Task<StreamLag> LagAsync() => new StreamLagMonitor(Connection).ReadAsync();
+    public StreamLagMonitor LagMonitor(AggregatorOptions? options = null) =>
+        new(Connection, Microsoft.Extensions.Options.Options.Create(options ?? new AggregatorOptions()));
+
+    public Task<StreamLag> LagAsync() => LagMonitor().ReadAsync();
+
+    /// <summary>Pre-aggregated batches as the API writes them: <paramref name="batches"/> entries of <paramref name="clicksPerBatch"/> clicks.</summary>
+    public async Task<List<ClickBatch>> ProduceBatchesAsync(string code, int batches, long clicksPerBatch, DateTimeOffset? at = null)
+    {
+        var day = DateOnly.FromDateTime((at ?? DateTimeOffset.UtcNow).UtcDateTime);
+        var produced = Enumerable.Range(0, batches)
+            .Select(_ => new ClickBatch(Guid.CreateVersion7(), [(new ClickKey(code, day, "example.org", "firefox"), clicksPerBatch)], []))
+            .ToList();
+        foreach (var batch in produced) await Db.StreamAddAsync(ClickStream.Key, batch.ToStreamFields());
+        return produced;
+    }
+
+    public async Task<long> LedgerRowsAsync()
+    {
+        await using var command = DataSource.CreateCommand("SELECT count(*) FROM processed_click_batches");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 
     /// <summary>Waits until every entry has been acknowledged (or dead-lettered) and nothing is undelivered.</summary>
     public Task WaitForDrainAsync(TimeSpan timeout) => LocalProcess.WaitUntilAsync(async () =>
