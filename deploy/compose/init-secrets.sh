@@ -84,7 +84,7 @@ derived traefik_users traefik_admin_password htpasswd_line
 # Provided by you, not generated: placeholders keep compose from failing on a missing file.
 secret alertmanager_telegram_bot_token placeholder "replace-with-the-telegram-bot-token"
 secret alertmanager_smtp_password placeholder "replace-with-the-smtp-password"
-secret cf_dns_api_token placeholder "replace-with-a-cloudflare-api-token-with-zone-dns-edit"
+secret cf_dns_api_token placeholder "replace-with-a-cloudflare-api-token-with-zone-read-and-dns-edit"
 
 if [ ${#created[@]} -gt 0 ]; then
   echo "init-secrets.sh: wrote ${created[*]} in $(pwd)/$dir"

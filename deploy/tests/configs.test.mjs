@@ -267,6 +267,12 @@ describe('Prometheus and its targets (observability/prometheus)', () => {
     assert.equal(traefik.entryPoints.web.address, ':8000');
     assert.equal(traefik.entryPoints.websecure.address, ':8443');
   });
+
+  test('HTTP redirects to the published HTTPS port (traefik.yml cannot read HTTPS_PORT)', () => {
+    const traefik = parseYaml(read(paths.traefikStatic));
+    assert.equal(traefik.entryPoints.web.http.redirections.entryPoint.to, `:${env.HTTPS_PORT}`);
+    assert.match(read(paths.envExample), /Must stay 443[^\n]*\nHTTPS_PORT=443/);
+  });
 });
 
 // Keys of the Traefik v3.7 install (static) configuration reference this stack uses or may use.
@@ -321,6 +327,7 @@ http.middlewares._name_.inflightreq.sourcecriterion.ipstrategy.depth http.middle
 http.middlewares._name_.basicauth.usersfile http.middlewares._name_.basicauth.realm http.middlewares._name_.basicauth.removeheader
 tls.options._name_.minversion tls.options._name_.ciphersuites tls.options._name_.curvepreferences tls.options._name_.snistrict
 tls.stores._name_.defaultcertificate.certfile tls.stores._name_.defaultcertificate.keyfile
+tls.certificates[].certfile tls.certificates[].keyfile
 `.trim().split(/\s+/));
 
 describe('Traefik configuration uses documented keys only', () => {
@@ -334,7 +341,7 @@ describe('Traefik configuration uses documented keys only', () => {
     const { config } = loadDynamicDirectory(paths.traefikDynamic, traefikEnv(env));
     for (const section of ['routers', 'middlewares', 'services']) for (const v of Object.values(config.http[section])) delete v.file;
     const keys = flatten(config, '', ['http.routers', 'http.services', 'http.middlewares', 'tls.options', 'tls.stores',
-      'http.middlewares._name_.headers.customresponseheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores))$/.test(k));
+      'http.middlewares._name_.headers.customresponseheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores|certificates))$/.test(k));
     assert.deepEqual(keys.filter((k) => !TRAEFIK_DYNAMIC_KEYS.has(k)), []);
   });
 

@@ -33,8 +33,9 @@ const staticConfig = parseYaml(readFileSync(paths.traefikStatic, 'utf8'));
 const composeRules = ['pinned-image', 'healthcheck', 'memory-limit', 'non-root', 'published-port',
   'literal-secret', 'no-new-privileges', 'cap-drop-all', 'privileged', 'read-only', 'log-rotation',
   'restart', 'start-order', 'docker-socket'];
-const traefikRules = ['router-tls', 'router-middlewares', 'router-service', 'internal-path', 'tls-options'];
-const staticRules = ['dashboard-auth', 'https-redirect', 'trusted-proxies'];
+const traefikRules = ['router-tls', 'router-middlewares', 'router-service', 'internal-path', 'tls-options',
+  'sni-strict', 'middleware-order'];
+const staticRules = ['dashboard-auth', 'https-redirect', 'trusted-proxies', 'acme-email'];
 
 const describeViolations = (list) => list.map((v) => `${v.rule} ${v.subject}: ${v.message}`).join('\n');
 
@@ -68,6 +69,13 @@ describe('the shipped stack satisfies every rule', () => {
         assert.ok(full.services[service], `${list} lists ${service}, which is not a service any more`);
       }
     }
+  });
+
+  test('strict SNI holds with and without the ACME resolver', () => {
+    const acme = loadDynamicDirectory(paths.traefikDynamic, { ...traefikEnv(env), TRAEFIK_CERT_RESOLVER: 'cloudflare' }).config;
+    assert.deepEqual(checkTraefikDynamic(acme).filter((v) => v.rule === 'sni-strict'), []);
+    assert.equal(acme.tls.certificates.length, 0, 'the local certificate must not compete with the resolver\'s for DOMAIN');
+    assert.equal(dynamic.tls.certificates.length, 1);
   });
 
   test('every router is served by an API replica, an admin UI or Traefik itself', () => {
@@ -111,7 +119,9 @@ describe('the policy reports each violation of the bad fixtures', () => {
     ['router-middlewares', 'grafana', /security-headers/], ['router-service', 'grafana', /nowhere/],
     ['internal-path', 'everything', /\/metrics/], ['internal-path', 'everything', /\/readyz/],
     ['internal-path', 'admin-leak', /\/admin\/faults/], ['internal-path', 'grafana', /\/metrics/],
-    ['tls-options', 'default', /VersionTLS10/],
+    ['tls-options', 'default', /VersionTLS10/], ['tls-options', 'default', /X25519MLKEM768/],
+    ['sni-strict', 'admin-leak', /every handshake fails/], ['sni-strict', 'admin-ui', /every handshake fails/],
+    ['middleware-order', 'admin-ui', /rate limit/], ['middleware-order', 'admin-ui', /security headers/],
   ];
   for (const [rule, subject, message] of expectedTraefik) {
     test(`traefik dynamic: ${rule} on ${subject} (${message.source})`, () => {
@@ -119,7 +129,8 @@ describe('the policy reports each violation of the bad fixtures', () => {
         `not reported; got:\n${describeViolations(traefikViolations)}`);
     });
   }
-  for (const [rule, subject] of [['dashboard-auth', 'api'], ['https-redirect', 'web'], ['trusted-proxies', 'websecure']]) {
+  for (const [rule, subject] of [['dashboard-auth', 'api'], ['https-redirect', 'web'], ['trusted-proxies', 'websecure'],
+    ['acme-email', 'cloudflare']]) {
     test(`traefik static: ${rule} on ${subject}`, () => {
       assert.ok(staticViolations.some((v) => v.rule === rule && v.subject === subject), describeViolations(staticViolations));
     });

@@ -233,6 +233,36 @@ export function checkTraefikDynamic(config, { appServices = ['api'] } = {}) {
       }
     }
   }
+  // Strict SNI never falls back to the default certificate (Traefik pkg/tls/tlsmanager.go: sniStrict is
+  // checked before store.DefaultCertificate), so a name must match a listed certificate or a resolver's.
+  const listedCertificates = config.tls?.certificates ?? [];
+  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+    const optionName = String(router.tls?.options ?? 'default').replace(/@file$/, '');
+    if (config.tls?.options?.[optionName]?.sniStrict && listedCertificates.length === 0 && !router.tls?.certResolver) {
+      out.push(violation('sni-strict', name, `tls option ${optionName} has sniStrict but no certificate is listed under tls.certificates and the router has no certResolver: every handshake fails`));
+    }
+  }
+  // Auth last: the limiter throttles password guessing and the 401s carry the security headers.
+  const kindOf = (m) => {
+    const def = middlewares[m.replace(/@file$/, '')] ?? {};
+    if (def.rateLimit || def.inFlightReq) return 'limit';
+    if (def.headers) return 'headers';
+    if (def.basicAuth || def.digestAuth || def.forwardAuth) return 'auth';
+    return 'other';
+  };
+  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+    const kinds = (router.middlewares ?? []).map(kindOf);
+    const auth = kinds.indexOf('auth');
+    if (auth < 0) continue;
+    if (!kinds.slice(0, auth).includes('limit')) out.push(violation('middleware-order', name, 'authentication runs before the rate limit: password guessing is not throttled'));
+    if (!kinds.slice(0, auth).includes('headers')) out.push(violation('middleware-order', name, 'authentication runs before the security headers: 401 responses lack them'));
+  }
+  for (const [optionName, options] of Object.entries(config.tls?.options ?? {})) {
+    const curves = options.curvePreferences;
+    if (curves && curves[0] !== 'X25519MLKEM768') {
+      out.push(violation('tls-options', optionName, `curvePreferences [${curves.join(', ')}] does not start with X25519MLKEM768: post-quantum key exchange is off`));
+    }
+  }
   const minVersion = config.tls?.options?.default?.minVersion;
   if (!['VersionTLS12', 'VersionTLS13'].includes(minVersion)) {
     out.push(violation('tls-options', 'default', `tls.options.default.minVersion is ${minVersion ?? 'unset'} (TLS 1.2 at least)`));
@@ -247,6 +277,10 @@ export function checkTraefikStatic(config) {
   const web = config.entryPoints?.web;
   if (web && web.http?.redirections?.entryPoint?.scheme !== 'https') {
     out.push(violation('https-redirect', 'web', 'entrypoint web does not redirect to https'));
+  }
+  for (const [name, resolver] of Object.entries(config.certificatesResolvers ?? {})) {
+    // Without an email lego registers a new ACME account on every start (and expiry mail goes nowhere).
+    if (resolver.acme && !resolver.acme.email) out.push(violation('acme-email', name, 'ACME resolver has no email'));
   }
   for (const [name, ep] of Object.entries(config.entryPoints ?? {})) {
     if (ep.forwardedHeaders?.insecure || ep.proxyProtocol?.insecure) {
