@@ -203,13 +203,36 @@ describe('compose wiring', () => {
     assert.equal(services.api.environment.Links__PublicBaseUrl, `https://${env.DOMAIN}`);
   });
 
-  test('connection strings carry no password: Npgsql reads the pgpass secret', () => {
-    for (const s of ['api', 'worker', 'migrator']) {
+  test('connection strings carry no password: Npgsql reads the pgpass secret of its role', () => {
+    for (const [s, role] of [['api', 'app'], ['worker', 'app'], ['migrator', 'owner']]) {
       const cs = services[s].environment.ConnectionStrings__postgres;
-      assert.match(cs, /Passfile=\/run\/secrets\/postgres_pgpass/);
+      assert.match(cs, new RegExp(`Username=shortener_${role};.*Passfile=/run/secrets/postgres_${role}_pgpass`));
       assert.doesNotMatch(cs, /Password=/i);
-      assert.ok(services[s].secrets.includes('postgres_pgpass'));
+      assert.ok(services[s].secrets.includes(`postgres_${role}_pgpass`));
     }
+    assert.equal(services.postgres.environment.POSTGRES_USER, 'postgres', 'the bootstrap superuser is not a service login');
+  });
+
+  test('pool sizes fit the app role\'s connection limit and max_connections', () => {
+    const roles = read(join(paths.composeDir, 'postgres/initdb/20-roles.sql'));
+    const limit = (role) => Number(new RegExp(`CREATE ROLE ${role} [^;]*CONNECTION LIMIT (\\d+)`).exec(roles)[1]);
+    const pool = (s) => Number(/Maximum Pool Size=(\d+)/.exec(services[s].environment.ConnectionStrings__postgres)[1]);
+    const command = services.postgres.command.join(' ');
+    const maxConnections = Number(/max_connections=(\d+)/.exec(command)[1]);
+    const reserved = Number(/superuser_reserved_connections=(\d+)/.exec(command)?.[1] ?? 3);
+    const app = pool('api') * Number(env.API_REPLICAS) + pool('worker');
+    assert.ok(app <= limit('shortener_app'), `app pools ${app} > shortener_app CONNECTION LIMIT ${limit('shortener_app')}`);
+    const exporter = Number(/CONNECTION LIMIT (\d+)/.exec(read(join(paths.composeDir, 'postgres/initdb/10-monitoring-role.sh')))[1]);
+    assert.ok(limit('shortener_app') + pool('migrator') + exporter + reserved <= maxConnections,
+      `app limit + migrator + exporter + reserved exceed max_connections ${maxConnections}`);
+    assert.match(read(paths.compose), new RegExp(`API_REPLICAS \\(${env.API_REPLICAS}\\) x ${pool('api')} \\+ worker ${pool('worker')} = ${app} `),
+      'the pool comment in compose.yaml states the real numbers');
+  });
+
+  test('API and worker log in to Redis as their own ACL users', () => {
+    assert.equal(services.api.environment.Redis__User, 'shortener-api');
+    assert.equal(services.worker.environment.Redis__User, 'shortener-worker');
+    assert.match(read(join(paths.composeDir, 'redis/redis.conf')), /^aclfile \/run\/secrets\/redis_acl$/m);
   });
 
   test('apps export OTLP to the collector only when the observability layer is used', () => {
