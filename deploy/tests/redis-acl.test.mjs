@@ -12,8 +12,8 @@ import { paths } from './lib/repo.mjs';
 // StackExchange.Redis 3.x method -> the Redis commands it sends (RedisDatabase.cs / RedisSubscriber.cs).
 // A Redis method the scan finds that is not here fails the test: add it with its commands.
 const METHOD_COMMANDS = {
-  // SETEX/PSETEX when given an expiry (found by LeastPrivilegeTests: FaultInjection's TTL'd SET).
-  StringGet: ['get'], StringSet: ['set', 'setex', 'psetex'], KeyDelete: ['del'], KeyExists: ['exists'], Ping: ['ping'],
+  // SETEX/PSETEX when given an expiry, UNLINK for KeyDelete on Redis 4+ (both found by LeastPrivilegeTests).
+  StringGet: ['get'], StringSet: ['set', 'setex', 'psetex'], KeyDelete: ['del', 'unlink'], KeyExists: ['exists'], Ping: ['ping'],
   Publish: ['publish'], Subscribe: ['subscribe'], Unsubscribe: ['unsubscribe'],
   // EVALSHA first when the script's SHA is cached, EVAL on NOSCRIPT (ScriptEvalMessage).
   ScriptEvaluate: ['evalsha', 'eval'],

@@ -154,6 +154,8 @@ public sealed class LeastPrivilegeTests
             var options = ConfigurationOptions.Parse($"127.0.0.1:{Port},connectTimeout=1000");
             options.User = user;
             options.Password = Passwords[user];
+            // Let FLUSHALL/CONFIG reach the server: the ACL must refuse them, not the client library.
+            options.AllowAdmin = true;
             return await ConnectionMultiplexer.ConnectAsync(options);
         }
 
