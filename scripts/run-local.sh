@@ -19,7 +19,8 @@ cat <<INFO
   Prometheus     http://127.0.0.1:9090           (alerts: /alerts)    Alertmanager http://127.0.0.1:9093
   Exporters      node :9100  blackbox :9115  redis :9121  postgres :9187
   Faults         make chaos FAULT=errors RATE=0.3 FOR=5m    make chaos FAULT=clear
-  PostgreSQL     127.0.0.1:55432 (user postgres, database shortener)   Redis 127.0.0.1:56379
+  PostgreSQL     127.0.0.1:55432 (database shortener: roles postgres, shortener_owner, shortener_app)
+  Redis          127.0.0.1:56379 (ACL users shortener-api, -worker, -exporter; passwords in .data/redis-users)
   Data           ${root}/.data   (kept across runs; make clean-data wipes it)
   Admin API key  ${root}/.data/bootstrap-api-key
                  curl -H "Authorization: Bearer \$(cat .data/bootstrap-api-key)" http://127.0.0.1:${api_port}/api/links

@@ -14,34 +14,47 @@ var postgresPort = local.GetValue("PostgresPort", 55432);
 var redisPort = local.GetValue("RedisPort", 56379);
 Directory.CreateDirectory(Path.Combine(dataDir, "redis"));
 
-var postgresConnection = $"Host=127.0.0.1;Port={postgresPort};Username=postgres;Database=shortener;Timeout=5;Command Timeout=10";
+// The roles of deploy/compose/postgres/initdb/20-roles.sql (scripts/postgres.sh applies them): the
+// migrator as the schema owner, the API and worker as the DML-only application role. Trust on loopback.
+string Postgres(string role) => $"Host=127.0.0.1;Port={postgresPort};Username={role};Database=shortener;Timeout=5;Command Timeout=10";
+var ownerConnection = Postgres("shortener_owner");
+var appConnection = Postgres("shortener_app");
 var redisConnection = $"127.0.0.1:{redisPort}";
 var bootstrapKeyFile = EnsureBootstrapKey(Path.Combine(dataDir, "bootstrap-api-key"));
+// The ACL users of deploy/compose/redis/users.acl, with passwords kept under .data/redis-users.
+var redisPasswords = EnsureRedisUsers(Path.Combine(repoRoot, "deploy", "compose", "redis", "users.acl"), Path.Combine(dataDir, "redis-users"));
 
 // No container runtime needed: PostgreSQL and Redis are local processes with their data under .data/.
 builder.Services.AddHealthChecks()
-    .AddAsyncCheck("postgres-accepts-queries", ct => PostgresReadyAsync(postgresConnection, ct))
-    .AddAsyncCheck("redis-answers-ping", ct => RedisReadyAsync(redisPort, ct));
+    // Ready once the application role can log in, i.e. after the roles were applied.
+    .AddAsyncCheck("postgres-accepts-queries", ct => PostgresReadyAsync(appConnection, ct))
+    .AddAsyncCheck("redis-answers-ping", ct => RedisReadyAsync(redisPort, File.ReadAllText(redisPasswords["shortener-exporter"]), ct));
 
 var postgres = builder.AddExecutable("postgres", "bash", repoRoot,
         "scripts/postgres.sh", Path.Combine(dataDir, "postgres"), postgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithEnvironment("SHORTENER_DATABASE", "shortener")
     .WithHealthCheck("postgres-accepts-queries");
 
 var redis = builder.AddExecutable("redis", "redis-server", Path.Combine(dataDir, "redis"),
         "--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
         // AOF: the click stream lives in Redis and must survive a restart.
-        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", Path.Combine(dataDir, "redis"))
+        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", Path.Combine(dataDir, "redis"),
+        "--aclfile", Path.Combine(dataDir, "redis-users", "users.acl"))
     .WithHealthCheck("redis-answers-ping");
 
 var migrator = builder.AddProject<Projects.Shortener_Migrations>("migrator")
-    .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
+    .WithEnvironment("ConnectionStrings__postgres", ownerConnection)
+    // postgres.sh created the database; the owner role may not create databases.
+    .WithEnvironment("Migrations__CreateDatabase", "false")
     .WaitFor(postgres);
 
 builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
     .WithHttpEndpoint(port: local.GetValue("ApiPort", 8080), isProxied: false)
     .WithHttpHealthCheck("/readyz")
-    .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
+    .WithEnvironment("ConnectionStrings__postgres", appConnection)
     .WithEnvironment("ConnectionStrings__redis", redisConnection)
+    .WithEnvironment("Redis__User", "shortener-api")
+    .WithEnvironment("Redis__PasswordFile", redisPasswords["shortener-api"])
     .WithEnvironment("Auth__BootstrapApiKeyFile", bootstrapKeyFile)
     // Without a launch profile nothing sets it; Development serves the /scalar API reference.
     .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
@@ -54,22 +67,24 @@ builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
 builder.AddProject<Projects.Shortener_Worker>("worker", launchProfileName: null)
     .WithHttpEndpoint(port: local.GetValue("WorkerPort", 8081), isProxied: false)
     .WithHttpHealthCheck("/readyz")
-    .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
+    .WithEnvironment("ConnectionStrings__postgres", appConnection)
     .WithEnvironment("ConnectionStrings__redis", redisConnection)
+    .WithEnvironment("Redis__User", "shortener-worker")
+    .WithEnvironment("Redis__PasswordFile", redisPasswords["shortener-worker"])
     .WithEnvironment("Shutdown__DrainDelay", "00:00:00")
     .WaitFor(redis)
     .WaitForCompletion(migrator);
 
 if (local.GetValue("Observability", true))
 {
-    AddLocalObservability(builder, repoRoot, dataDir, postgresPort, redisPort);
+    AddLocalObservability(builder, repoRoot, dataDir, postgresPort, redisPort, redisPasswords["shortener-exporter"]);
 }
 
 builder.Build().Run();
 
 // Prometheus, Alertmanager and the exporters from Debian's packages, as local processes reading the
 // same observability/ files as Docker Compose; only the targets directory differs (local, on loopback).
-static void AddLocalObservability(IDistributedApplicationBuilder builder, string repoRoot, string dataDir, int postgresPort, int redisPort)
+static void AddLocalObservability(IDistributedApplicationBuilder builder, string repoRoot, string dataDir, int postgresPort, int redisPort, string redisExporterPasswordFile)
 {
     var observability = Path.Combine(repoRoot, "observability");
     var prometheusDir = Path.Combine(dataDir, "prometheus");
@@ -91,8 +106,11 @@ static void AddLocalObservability(IDistributedApplicationBuilder builder, string
     builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=127.0.0.1:9100");
     builder.AddExecutable("blackbox-exporter", "prometheus-blackbox-exporter", dataDir,
         "--config.file=/etc/prometheus/blackbox.yml", "--web.listen-address=127.0.0.1:9115");
+    // The read-only ACL user; the password through the environment, not the command line.
     builder.AddExecutable("redis-exporter", "prometheus-redis-exporter", dataDir,
-"-redis.addr", "redis://127.0.0.1:" + redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-web.listen-address", "127.0.0.1:9121");
+            "-redis.addr", "redis://127.0.0.1:" + redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-web.listen-address", "127.0.0.1:9121")
+        .WithEnvironment("REDIS_USER", "shortener-exporter")
+        .WithEnvironment("REDIS_PASSWORD", File.ReadAllText(redisExporterPasswordFile));
     builder.AddExecutable("postgres-exporter", "prometheus-postgres-exporter", dataDir, "--web.listen-address=127.0.0.1:9187")
         .WithEnvironment("DATA_SOURCE_NAME", "postgresql://postgres@127.0.0.1:" + postgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/shortener?sslmode=disable");
 }
@@ -137,12 +155,31 @@ static string EnsureBootstrapKey(string path)
     return path;
 }
 
+// Per user a random password file and, from deploy/compose/redis/users.acl, the ACL file redis-server
+// loads ({{user}} -> #SHA-256 of its password, as deploy/compose/init-secrets.sh renders it).
+static Dictionary<string, string> EnsureRedisUsers(string template, string dir)
+{
+    Directory.CreateDirectory(dir);
+    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    var acl = File.ReadAllText(template);
+    var files = new Dictionary<string, string>();
+    foreach (var user in new[] { "shortener-api", "shortener-worker", "shortener-exporter" })
+    {
+        var file = Path.Combine(dir, user + ".password");
+        if (!File.Exists(file)) File.WriteAllText(file, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)));
+        acl = acl.Replace("{{" + user + "}}", "#" + Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))), StringComparison.Ordinal);
+        files[user] = file;
+    }
+    File.WriteAllText(Path.Combine(dir, "users.acl"), acl);
+    return files;
+}
+
 static async Task<HealthCheckResult> PostgresReadyAsync(string connectionString, CancellationToken ct)
 {
     try
     {
-        var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false, Timeout = 2 };
-        await using var connection = new NpgsqlConnection(admin.ConnectionString);
+        var app = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 2 };
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
         await connection.OpenAsync(ct);
         return HealthCheckResult.Healthy();
     }
@@ -152,17 +189,24 @@ static async Task<HealthCheckResult> PostgresReadyAsync(string connectionString,
     }
 }
 
-static async Task<HealthCheckResult> RedisReadyAsync(int port, CancellationToken ct)
+static async Task<HealthCheckResult> RedisReadyAsync(int port, string exporterPassword, CancellationToken ct)
 {
     try
     {
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", port, ct);
         var stream = client.GetStream();
-        await stream.WriteAsync("PING\r\n"u8.ToArray(), ct);
-        var buffer = new byte[16];
-        var read = await stream.ReadAsync(buffer, ct);
-        return System.Text.Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal)
+        // The default user is off: log in as the read-only exporter user first.
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"AUTH shortener-exporter {exporterPassword}\r\nPING\r\n"), ct);
+        var buffer = new byte[32];
+        var reply = "";
+        while (!reply.Contains("\r\n+PONG", StringComparison.Ordinal) && !reply.Contains('-', StringComparison.Ordinal) && reply.Length < 64)
+        {
+            var read = await stream.ReadAsync(buffer, ct);
+            if (read == 0) break;
+            reply += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+        }
+        return reply.StartsWith("+OK\r\n+PONG", StringComparison.Ordinal)
             ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy("unexpected PING reply");
     }
