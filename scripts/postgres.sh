@@ -37,7 +37,7 @@ trap 'kill -INT "$pid" 2>/dev/null' TERM INT
 if [ -n "${SHORTENER_DATABASE:-}" ]; then
   roles=$(dirname "$(realpath "$0")")/../deploy/compose/postgres/initdb/20-roles.sql
   psql_admin=("$bin_dir/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q)
-  for _ in $(seq 1 100); do "$bin_dir/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
+  for _ in $(seq 1 100); do "$bin_dir/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres && break; sleep 0.1; done
   if ! { "${psql_admin[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$SHORTENER_DATABASE'" | grep -q 1 \
            || "${psql_admin[@]}" -d postgres -c "CREATE DATABASE \"$SHORTENER_DATABASE\""; } \
      || ! "${psql_admin[@]}" -d "$SHORTENER_DATABASE" --single-transaction -f "$roles"; then

@@ -257,7 +257,7 @@ describe('Prometheus and its targets (observability/prometheus)', () => {
 
   test('file_sd targets name hosts and ports that exist in compose', { skip: targetFiles.length === 0 && 'no target files yet' }, () => {
     const ports = {
-      traefik: [services.traefik && '8082'], 'otel-collector': ['8888', '8889'], prometheus: ['9090'],
+      traefik: [services.traefik && '8082'], 'otel-collector': ['8888'], prometheus: ['9090'],
       alertmanager: ['9093'], 'postgres-exporter': ['9187'], 'redis-exporter': ['9121'], 'node-exporter': ['9100'],
       'blackbox-exporter': ['9115'], cadvisor: ['8080'], tempo: ['3200'], loki: ['3100'], grafana: ['3000'],
     };

@@ -99,7 +99,7 @@ static void AddLocalObservability(IDistributedApplicationBuilder builder, string
 
     builder.AddExecutable("prometheus", "prometheus", prometheusDir,
         "--config.file=" + Path.Combine(prometheusDir, "prometheus.yml"), "--storage.tsdb.path=" + Path.Combine(prometheusDir, "data"),
-        "--storage.tsdb.retention.time=31d", "--web.listen-address=127.0.0.1:9090", "--web.enable-lifecycle");
+        "--storage.tsdb.retention.time=35d", "--web.listen-address=127.0.0.1:9090", "--web.enable-lifecycle");
     builder.AddExecutable("alertmanager", "prometheus-alertmanager", alertmanagerDir,
         "--config.file=" + Path.Combine(alertmanagerDir, "alertmanager.yml"), "--storage.path=" + Path.Combine(alertmanagerDir, "data"),
         "--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=", "--web.external-url=http://127.0.0.1:9093");
