@@ -93,7 +93,7 @@ fi
 
 if command -v shellcheck >/dev/null; then
   scripts=(scripts/check-deploy.sh "$compose/init-secrets.sh" "$compose/traefik/generate-local-cert.sh"
-    "$compose/postgres/initdb/10-monitoring-role.sh")
+    "$compose/postgres/initdb/10-monitoring-role.sh" "$compose/postgres/initdb/30-role-passwords.sh")
   if shellcheck "${scripts[@]}"; then
     pass "shellcheck (${#scripts[@]} scripts)"
   else

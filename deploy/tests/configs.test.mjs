@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCompose, parseEnvFile, parseVolume, parseYaml, requiredVariables } from './lib/compose.mjs';
 import { loadDynamicDirectory } from './lib/traefik.mjs';
-import { parseDockerfile } from './lib/policy.mjs';
+import { checkForwardedTrust, parseDockerfile } from './lib/policy.mjs';
 import { paths, traefikEnv } from './lib/repo.mjs';
 
 const env = parseEnvFile(paths.envExample);
@@ -198,8 +198,15 @@ describe('compose wiring', () => {
     assert.equal(services.migrator.depends_on.postgres.condition, 'service_healthy');
   });
 
-  test('the API trusts X-Forwarded-For from the backend network only', () => {
-    assert.equal(services.api.environment.ForwardedHeaders__KnownNetworks__0, model.networks.backend.ipam.config[0].subnet);
+  test('the API trusts X-Forwarded-For from Traefik\'s fixed address only', () => {
+    assert.deepEqual(checkForwardedTrust(model), []);
+    // The class: trusting the whole backend network lets any container forge client IPs.
+    const wide = structuredClone(model);
+    wide.services.api.environment.ForwardedHeaders__KnownNetworks__0 = model.networks.backend.ipam.config[0].subnet;
+    assert.match(checkForwardedTrust(wide).join('\n'), /api: trusts 10\.242\.0\.0\/24/);
+    const dynamic = structuredClone(model);
+    dynamic.networks.backend.ipam.config[0].ip_range = '10.242.0.0/24';
+    assert.match(checkForwardedTrust(dynamic).join('\n'), /inside the dynamic range/);
     assert.equal(services.api.environment.Links__PublicBaseUrl, `https://${env.DOMAIN}`);
   });
 

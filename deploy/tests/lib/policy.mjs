@@ -413,3 +413,32 @@ export function checkTraefikStatic(config) {
   }
   return out;
 }
+
+const ipv4 = (text) => text.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+const inCidr = (ip, cidr) => {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+};
+
+/**
+ * X-Forwarded-For is trusted only from the edge's fixed backend address (/32), which lies in the
+ * subnet and outside the range Docker assigns to other containers. Returns messages.
+ */
+export function checkForwardedTrust(model) {
+  const out = [];
+  const edgeAddress = model.services?.[EDGE_SERVICE]?.networks?.backend?.ipv4_address;
+  const ipam = model.networks?.backend?.ipam?.config?.[0] ?? {};
+  if (!edgeAddress) out.push(`${EDGE_SERVICE}: no fixed ipv4_address on backend`);
+  else {
+    if (!inCidr(edgeAddress, ipam.subnet)) out.push(`${EDGE_SERVICE}: ${edgeAddress} is outside ${ipam.subnet}`);
+    if (!ipam.ip_range || inCidr(edgeAddress, ipam.ip_range)) out.push(`${EDGE_SERVICE}: ${edgeAddress} is inside the dynamic range ${ipam.ip_range ?? '(whole subnet)'}`);
+  }
+  for (const [name, svc] of Object.entries(model.services ?? {})) {
+    for (const [key, value] of Object.entries(environmentMap(svc.environment))) {
+      if (!/^ForwardedHeaders__Known(Networks|Proxies)__/.test(key)) continue;
+      if (String(value) !== `${edgeAddress}/32` && String(value) !== edgeAddress) out.push(`${name}: trusts ${value}, not only ${EDGE_SERVICE} (${edgeAddress}/32)`);
+    }
+  }
+  return out;
+}
