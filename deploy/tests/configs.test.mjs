@@ -132,6 +132,23 @@ describe('apps/Dockerfile', () => {
   });
 });
 
+/** Image builds restore with TreatWarningsAsErrors: NuGet audit codes must not be promoted there. */
+export function auditBreaksBuilds(propsText) {
+  if (!/<TreatWarningsAsErrors>true<\/TreatWarningsAsErrors>/.test(propsText)) return [];
+  const demoted = /<WarningsNotAsErrors(?: Condition="'\$\(NuGetAuditGate\)' != 'true'")?>[^<]*<\/WarningsNotAsErrors>/.exec(propsText)?.[0] ?? '';
+  return ['NU1901', 'NU1902', 'NU1903', 'NU1904'].filter((code) => !demoted.includes(code));
+}
+
+describe('builds and the NuGet audit gate', () => {
+  test('an advisory never breaks a build; make audit is the gate', () => {
+    const props = read(join(paths.root, 'apps/Directory.Build.props'));
+    assert.deepEqual(auditBreaksBuilds(props), []);
+    assert.match(read(join(paths.root, 'Makefile')), /^audit:.*\n\tdotnet restore .*-p:NuGetAuditGate=true/m);
+    // The defect class: TreatWarningsAsErrors alone turns NU1901-NU1904 into restore errors.
+    assert.deepEqual(auditBreaksBuilds(props.replace(/\s*<WarningsNotAsErrors[^\n]*\n/, '\n')), ['NU1901', 'NU1902', 'NU1903', 'NU1904']);
+  });
+});
+
 describe('compose wiring', () => {
   test('backend has no egress; only Traefik and Alertmanager reach the edge network', () => {
     assert.equal(model.networks.backend.internal, true);
