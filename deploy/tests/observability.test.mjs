@@ -6,7 +6,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCompose, parseEnvFile, parseYaml } from './lib/compose.mjs';
 import {
-  checkBatchFitsReceiver, checkLoki, checkMetricsPath, checkRetention, checkTraceQueryWindow, lokiIndexedAttributes,
+  checkBatchFitsReceiver, checkLoki, checkMetricsPath, checkRetention, checkTargetLabelClashes, checkTraceQueryWindow,
+  lokiIndexedAttributes,
 } from './lib/observability.mjs';
 import { paths } from './lib/repo.mjs';
 
@@ -20,6 +21,10 @@ const ruleTexts = readdirSync(rulesDir).filter((f) => f.endsWith('.yml')).map((f
 const collectorTargets = read(join(paths.observability, 'prometheus/targets/compose/otel-collector.yml'));
 const scrapedCollectorPorts = [...collectorTargets.matchAll(/otel-collector:(\d+)/g)].map((m) => m[1]);
 const serviceDefaults = read(join(paths.root, 'apps/src/Shortener.ServiceDefaults/Extensions.cs'));
+const targetsDir = join(paths.observability, 'prometheus/targets/compose');
+const targetLabelsByJob = Object.fromEntries(readdirSync(targetsDir).filter((f) => f.endsWith('.yml')).map((f) => [
+  f.replace(/\.yml$/, ''), (parseYaml(read(join(targetsDir, f))) ?? []).flatMap((group) => Object.keys(group.labels ?? {}))]));
+const prometheus = obs('prometheus/prometheus.yml');
 const show = (list) => list.map((v) => `${v.rule} ${v.subject}: ${v.message}`).join('\n');
 
 describe('telemetry configs satisfy every rule', () => {
@@ -50,6 +55,15 @@ describe('telemetry configs satisfy every rule', () => {
   test('unscraped-metrics: no OTLP metrics path that nothing reads', () => {
     const found = checkMetricsPath(obs('otel-collector/config.yaml'), scrapedCollectorPorts, serviceDefaults);
     assert.deepEqual(found, [], show(found));
+  });
+});
+
+describe('Prometheus target labels', () => {
+  test('label-clash: no target label renames an exporter\'s own label (traefik service -> exported_service)', () => {
+    const found = checkTargetLabelClashes(prometheus, targetLabelsByJob);
+    assert.deepEqual(found, [], show(found));
+    const withoutHonor = { scrape_configs: prometheus.scrape_configs.map((j) => ({ ...j, honor_labels: undefined })) };
+    assert.match(show(checkTargetLabelClashes(withoutHonor, targetLabelsByJob)), /label-clash traefik: target label service/);
   });
 });
 

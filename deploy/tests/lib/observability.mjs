@@ -115,3 +115,29 @@ export function checkMetricsPath(collector, scrapedCollectorPorts, serviceDefaul
   }
   return out;
 }
+
+// Label names the exporters put on their own series (sources: traefik pkg/metrics/prometheus.go,
+// cadvisor metrics/prometheus.go, redis_exporter and postgres_exporter collectors).
+export const EXPORTER_LABELS = {
+  traefik: ['service', 'router', 'entrypoint', 'code', 'method', 'protocol', 'url', 'tls_version', 'tls_cipher', 'cn', 'serial', 'sans'],
+  cadvisor: ['id', 'name', 'image', 'interface', 'device', 'cpu', 'failure_type', 'scope', 'state'],
+  'redis-exporter': ['addr', 'alias', 'db', 'cmd', 'stream', 'group', 'role'],
+  'postgres-exporter': ['datname', 'server', 'state', 'mode', 'usename', 'application_name'],
+};
+
+/**
+ * A target label that the job's own series also carry is renamed on the series (exported_<name>)
+ * unless the job honours scraped labels: queries on that label then match nothing.
+ */
+export function checkTargetLabelClashes(prometheus, targetLabelsByJob) {
+  const out = [];
+  for (const job of prometheus.scrape_configs ?? []) {
+    const exporterLabels = EXPORTER_LABELS[job.job_name] ?? [];
+    for (const label of targetLabelsByJob[job.job_name] ?? []) {
+      if (exporterLabels.includes(label) && job.honor_labels !== true) {
+        out.push(violation('label-clash', job.job_name, `target label ${label} clashes with the ${job.job_name} series' own ${label}: theirs becomes exported_${label}`));
+      }
+    }
+  }
+  return out;
+}
