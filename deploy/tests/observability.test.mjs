@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCompose, parseEnvFile, parseYaml } from './lib/compose.mjs';
 import {
-  checkBatchFitsReceiver, checkLoki, checkMetricsPath, checkRetention, checkTargetLabelClashes, checkTraceQueryWindow,
+  checkBatchFitsReceiver, checkLoki, checkMetricsPath, checkRetention, checkTargetLabelClashes, checkTraceCap, checkTraceQueryWindow,
   lokiIndexedAttributes,
 } from './lib/observability.mjs';
 import { paths } from './lib/repo.mjs';
@@ -52,6 +52,11 @@ describe('telemetry configs satisfy every rule', () => {
     assert.ok(lokiIndexedAttributes(loki).includes('service.name'), 'service_name stays a label (Grafana links use it)');
   });
 
+  test('trace-cap: the collector caps the span rate clients can force', () => {
+    const found = checkTraceCap(obs('otel-collector/config.yaml'));
+    assert.deepEqual(found, [], show(found));
+  });
+
   test('unscraped-metrics: no OTLP metrics path that nothing reads', () => {
     const found = checkMetricsPath(obs('otel-collector/config.yaml'), scrapedCollectorPorts, serviceDefaults);
     assert.deepEqual(found, [], show(found));
@@ -82,6 +87,9 @@ describe('the telemetry rules report each bad fixture', () => {
     const found = show(checkLoki(bad('loki.yaml')));
     assert.match(found, /loki-labels service.instance.id/);
     assert.match(found, /loki-cache query_range/);
+  });
+  test('trace-cap: a traces pipeline without a rate-limiting sampler', () => {
+    assert.match(show(checkTraceCap(bad('collector.yaml'))), /trace-cap traces/);
   });
   test('unscraped-metrics: a metrics pipeline exporting to an unscraped port, and UseOtlpExporter()', () => {
     assert.match(show(checkMetricsPath(bad('collector.yaml'), scrapedCollectorPorts, '')), /unscraped-metrics prometheus: .*:8889/);

@@ -141,3 +141,11 @@ export function checkTargetLabelClashes(prometheus, targetLabelsByJob) {
   }
   return out;
 }
+
+/** Clients control the sampled flag at the edge, so the traces pipeline must cap the span rate. */
+export function checkTraceCap(collector) {
+  const traces = collector.service?.pipelines?.traces;
+  const capped = (traces?.processors ?? []).some((id) => id.startsWith('tail_sampling')
+    && (collector.processors?.[id]?.policies ?? []).some((p) => p.type === 'rate_limiting' && p.rate_limiting?.spans_per_second > 0));
+  return capped ? [] : [violation('trace-cap', 'traces', 'no tail_sampling rate_limiting policy in the traces pipeline: any client can force 100 % tracing')];
+}
