@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCompose, parseEnvFile, parseYaml } from './lib/compose.mjs';
 import {
-  checkBatchFitsReceiver, checkLoki, checkMetricsPath, checkRetention, checkTargetLabelClashes, checkTraceCap, checkTraceQueryWindow,
+  checkBatchFitsReceiver, checkLoki, checkMetricsPath, checkRetention, checkTargetLabelClashes, checkTraceCap, checkSpanMetricQueries, checkTraceQueryWindow,
   lokiIndexedAttributes,
 } from './lib/observability.mjs';
 import { paths } from './lib/repo.mjs';
@@ -50,6 +50,14 @@ describe('telemetry configs satisfy every rule', () => {
     const loki = obs('loki/config.yaml');
     assert.deepEqual(checkLoki(loki), [], show(checkLoki(loki)));
     assert.ok(lokiIndexedAttributes(loki).includes('service.name'), 'service_name stays a label (Grafana links use it)');
+  });
+
+  test('span-metrics: server spans only, and rates say they are sampled', () => {
+    const tempo = obs('grafana/provisioning/datasources/datasources.yaml').datasources.find((d) => d.type === 'tempo');
+    const found = checkSpanMetricQueries(tempo.jsonData.tracesToMetrics.queries);
+    assert.deepEqual(found, [], show(found));
+    const old = [{ name: 'Request rate', query: 'sum(rate(traces_spanmetrics_calls_total{$$__tags}[5m]))' }];
+    assert.equal(checkSpanMetricQueries(old).length, 2, 'the old query: no span_kind filter, no sampling note');
   });
 
   test('trace-cap: the collector caps the span rate clients can force', () => {

@@ -149,3 +149,17 @@ export function checkTraceCap(collector) {
     && (collector.processors?.[id]?.policies ?? []).some((p) => p.type === 'rate_limiting' && p.rate_limiting?.spans_per_second > 0));
   return capped ? [] : [violation('trace-cap', 'traces', 'no tail_sampling rate_limiting policy in the traces pipeline: any client can force 100 % tracing')];
 }
+
+/**
+ * Span metrics count every span kind and only sampled spans: a query must pick server spans, and a
+ * rate must say it is sampled. `queries`: [{ name, query }].
+ */
+export function checkSpanMetricQueries(queries) {
+  const out = [];
+  for (const { name, query } of queries) {
+    if (!/traces_spanmetrics_/.test(query)) continue;
+    if (!/span_kind\s*=~?\s*"SPAN_KIND_SERVER/.test(query)) out.push(violation('span-metrics', name, 'no span_kind="SPAN_KIND_SERVER" filter: client and internal spans are counted too'));
+    if (/calls_total/.test(query) && !/sampled/i.test(name)) out.push(violation('span-metrics', name, 'a span-metrics rate does not say it counts sampled spans (~10 %)'));
+  }
+  return out;
+}
