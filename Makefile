@@ -73,6 +73,10 @@ chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 
 	  *) echo "FAULT must be errors, latency, cpu or clear" >&2; exit 2 ;; \
 	esac
 
+.PHONY: audit
+audit: ## Fail on known-vulnerable NuGet packages (direct and transitive; needs nuget.org's audit data, so CI)
+	dotnet restore $(SOLUTION) --force-evaluate -p:NuGetAudit=true -p:NuGetAuditMode=all -p:NuGetAuditGate=true
+
 .PHONY: clean
 clean: ## Remove build output
 	dotnet clean $(SOLUTION) >/dev/null

@@ -169,6 +169,42 @@ check "amtool check-config: alertmanager.yml (bot_token_file swapped for 0.25)" 
 local_config=$work/alertmanager-local.yml
 check "render-local.sh renders the local config" bash -c "'$am/render-local.sh' > '$local_config'"
 check "amtool check-config: local rendering" amtool check-config "$local_config"
+# Telegram refuses messages over 4096 characters. Render the compact template for the largest group
+# the rules can produce (the longest alert name, 50 alerts, every label and annotation padded to 500+
+# characters: longer than any real one); a template listing every alert with its annotations (the
+# shape of the default one) must fail it.
+telegram_group() { # telegram_group FILE: Alertmanager template data, one group per alert rule, in FILE.d/
+  python3 - "$1" observability/prometheus/rules/*.yml <<'PY'
+import json, os, re, sys
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+names = {m for f in sys.argv[2:] for m in re.findall(r"^\s*- alert: (\S+)", open(f).read(), re.M)}
+pad = lambda s: s + "x" * 500
+for name in [max(names, key=len)]:
+    labels = {"alertname": name, "severity": "page", "service": pad("api"), "slo": pad("slo"), "job": "api"}
+    notes = {"summary": pad("summary"), "description": pad("description") * 4, "runbook_url": pad("docs/runbooks/")}
+    alerts = [{"status": "firing", "labels": {**labels, "instance": pad(f"shortener-api-{i}:8080")}, "annotations": notes,
+               "startsAt": "2026-01-01T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": pad("http://prometheus/"),
+               "fingerprint": f"{i:016x}"} for i in range(50)]
+    json.dump({"receiver": "telegram-page", "status": "firing", "alerts": alerts, "groupLabels": labels, "commonLabels": labels,
+               "commonAnnotations": notes, "externalURL": "https://alertmanager.sho.localhost"}, open(f"{out}/{name}.json", "w"))
+PY
+}
+telegram_fits() { # telegram_fits TEMPLATE-TEXT: every group renders to at most 4096 characters
+  local data length failed=0
+  for data in "$work"/telegram.d/*.json; do
+    length=$(amtool template render --template.glob="$am/telegram.tmpl" --template.text="$1" --template.data="$data" | wc -m) || return 1
+    if [ "$length" -gt 4096 ]; then echo "$(basename "$data" .json): $length characters"; failed=1; fi
+  done
+  return "$failed"
+}
+check "telegram: the largest group of every alert renders in under 4096 characters" \
+  bash -c "$(declare -f telegram_group telegram_fits); work='$work' am='$am'; telegram_group '$work/telegram.d' && telegram_fits '{{ template \"telegram.compact\" . }}'"
+check "telegram: a template listing every alert with its annotations is caught" \
+  bash -c "$(declare -f telegram_fits); work='$work' am='$am'; ! telegram_fits '{{ range .Alerts }}{{ .Labels.instance }} {{ .Annotations.description }}{{ end }}' >/dev/null"
+grep -q 'message: .{{ template "telegram.compact" . }}' "$am/alertmanager.yml" && pass_compact=0 || pass_compact=1
+check "telegram receivers use the compact template" test "$pass_compact" = 0
+
 no_secret_literals() {
   ! grep -nE '^\s*(bot_token|auth_password|smtp_auth_password|auth_secret|smtp_auth_secret|api_key|password|credentials):' "$am/alertmanager.yml"
 }

@@ -2,7 +2,8 @@
 # Runs a local PostgreSQL in the foreground: initialises DATA_DIR on first use, then serves on
 # 127.0.0.1:PORT until SIGTERM/SIGINT (then shuts down fast and cleanly).
 # PostgreSQL refuses to run as root, so as root it runs as the "postgres" system user.
-# Usage: scripts/postgres.sh DATA_DIR PORT [extra postgres -c settings...]
+# Usage: [SHORTENER_DATABASE=name] scripts/postgres.sh DATA_DIR PORT [extra postgres -c settings...]
+# With SHORTENER_DATABASE: creates that database if missing and applies the application roles.
 set -euo pipefail
 data_dir=$(realpath -m "$1"); port=$2; shift 2
 
@@ -40,5 +41,20 @@ settings=(-c listen_addresses=127.0.0.1 -c port="$port" -c unix_socket_directori
 pid=$!
 # postgres treats SIGTERM as "smart" shutdown (waits for every client); SIGINT is the fast, clean one.
 trap 'kill -INT "$pid" 2>/dev/null' TERM INT
+
+# The same least-privilege roles as compose (deploy/compose/postgres/initdb/20-roles.sql), on every
+# start and in one transaction: the migrator logs in as shortener_owner, the API and worker as
+# shortener_app, and the AppHost's readiness check waits for shortener_app to get in.
+if [ -n "${SHORTENER_DATABASE:-}" ]; then
+  roles=$(dirname "$(realpath "$0")")/../deploy/compose/postgres/initdb/20-roles.sql
+  psql_admin=("$bin_dir/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q)
+  for _ in $(seq 1 100); do "$bin_dir/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres && break; sleep 0.1; done
+  if ! { "${psql_admin[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$SHORTENER_DATABASE'" | grep -q 1 \
+           || "${psql_admin[@]}" -d postgres -c "CREATE DATABASE \"$SHORTENER_DATABASE\""; } \
+     || ! "${psql_admin[@]}" -d "$SHORTENER_DATABASE" --single-transaction -f "$roles"; then
+    echo "postgres.sh: could not create the database or apply $roles" >&2
+    kill -INT "$pid"
+  fi
+fi
 wait "$pid" || true
 wait "$pid" 2>/dev/null || true

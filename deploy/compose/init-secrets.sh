@@ -45,23 +45,35 @@ derived() { # derived NAME SOURCE VALUE-COMMAND...: (re)writes NAME from SOURCE 
 
 placeholder() { printf '%s' "$1"; }
 
-pgpass_line() { printf '*:*:*:shortener:%s\n' "$(cat "$dir/postgres_password")"; }
-redis_acl_line() {
-  local sha
-  sha=$(openssl dgst -sha256 -r < "$dir/redis_password" | cut -d' ' -f1)
-  printf 'user default on #%s ~* &* +@all\n' "$sha"
+pgpass_line() { printf '*:*:*:%s:%s\n' "$1" "$(cat "$dir/$2")"; }
+sha256() { openssl dgst -sha256 -r < "$1" | cut -d' ' -f1; }
+# redis/users.acl with each user's {{name}} replaced by the SHA-256 of its password ("#<hex>").
+redis_acl() {
+  sed -e "s/{{shortener-api}}/#$(sha256 "$dir/redis_api_password")/" \
+      -e "s/{{shortener-worker}}/#$(sha256 "$dir/redis_worker_password")/" \
+      -e "s/{{shortener-exporter}}/#$(sha256 "$dir/redis_exporter_password")/" redis/users.acl
 }
-redis_exporter_map() { printf '{"redis://redis:6379": "%s"}\n' "$(cat "$dir/redis_password")"; }
+redis_exporter_map() { printf '{"redis://redis:6379": "%s"}\n' "$(cat "$dir/redis_exporter_password")"; }
 
-# PostgreSQL: the application's owner role (created by the postgres image) and the exporter's login.
+# PostgreSQL: the bootstrap superuser (init scripts only), the migration owner, the application role
+# (postgres/initdb/20-roles.sql) and the exporter's login.
 secret postgres_password random 40
-derived postgres_pgpass postgres_password pgpass_line
+secret postgres_owner_password random 40
+secret postgres_app_password random 40
+derived postgres_owner_pgpass postgres_owner_password pgpass_line shortener_owner postgres_owner_password
+derived postgres_app_pgpass postgres_app_password pgpass_line shortener_app postgres_app_password
 secret postgres_exporter_password random 40
 
-# Redis: the ACL file holds only a SHA-256 of the password ("#<hex>" syntax of Redis ACLs).
-secret redis_password random 40
-derived redis_acl redis_password redis_acl_line
-derived redis_exporter_passwords redis_password redis_exporter_map
+# Redis: one ACL user per client (redis/users.acl); the ACL file holds only SHA-256s ("#<hex>").
+secret redis_api_password random 40
+secret redis_worker_password random 40
+secret redis_exporter_password random 40
+for source in redis_api_password redis_worker_password redis_exporter_password redis/users.acl; do
+  [ "$source" = redis/users.acl ] && path=$source || path=$dir/$source
+  if [ "$path" -nt "$dir/redis_acl" ]; then rm -f "$dir/redis_acl"; fi
+done
+derived redis_acl redis_api_password redis_acl
+derived redis_exporter_passwords redis_exporter_password redis_exporter_map
 
 # The API's first admin key (at least 32 characters).
 secret bootstrap_api_key random 48
@@ -84,7 +96,7 @@ derived traefik_users traefik_admin_password htpasswd_line
 # Provided by you, not generated: placeholders keep compose from failing on a missing file.
 secret alertmanager_telegram_bot_token placeholder "replace-with-the-telegram-bot-token"
 secret alertmanager_smtp_password placeholder "replace-with-the-smtp-password"
-secret cf_dns_api_token placeholder "replace-with-a-cloudflare-api-token-with-zone-dns-edit"
+secret cf_dns_api_token placeholder "replace-with-a-cloudflare-api-token-with-zone-read-and-dns-edit"
 
 if [ ${#created[@]} -gt 0 ]; then
   echo "init-secrets.sh: wrote ${created[*]} in $(pwd)/$dir"

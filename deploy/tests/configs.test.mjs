@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCompose, parseEnvFile, parseVolume, parseYaml, requiredVariables } from './lib/compose.mjs';
 import { loadDynamicDirectory } from './lib/traefik.mjs';
-import { parseDockerfile } from './lib/policy.mjs';
+import { checkForwardedTrust, parseDockerfile } from './lib/policy.mjs';
 import { paths, traefikEnv } from './lib/repo.mjs';
 
 const env = parseEnvFile(paths.envExample);
@@ -132,6 +132,23 @@ describe('apps/Dockerfile', () => {
   });
 });
 
+/** Image builds restore with TreatWarningsAsErrors: NuGet audit codes must not be promoted there. */
+export function auditBreaksBuilds(propsText) {
+  if (!/<TreatWarningsAsErrors>true<\/TreatWarningsAsErrors>/.test(propsText)) return [];
+  const demoted = /<WarningsNotAsErrors(?: Condition="'\$\(NuGetAuditGate\)' != 'true'")?>[^<]*<\/WarningsNotAsErrors>/.exec(propsText)?.[0] ?? '';
+  return ['NU1901', 'NU1902', 'NU1903', 'NU1904'].filter((code) => !demoted.includes(code));
+}
+
+describe('builds and the NuGet audit gate', () => {
+  test('an advisory never breaks a build; make audit is the gate', () => {
+    const props = read(join(paths.root, 'apps/Directory.Build.props'));
+    assert.deepEqual(auditBreaksBuilds(props), []);
+    assert.match(read(join(paths.root, 'Makefile')), /^audit:.*\n\tdotnet restore .*-p:NuGetAuditGate=true/m);
+    // The defect class: TreatWarningsAsErrors alone turns NU1901-NU1904 into restore errors.
+    assert.deepEqual(auditBreaksBuilds(props.replace(/\s*<WarningsNotAsErrors[^\n]*\n/, '\n')), ['NU1901', 'NU1902', 'NU1903', 'NU1904']);
+  });
+});
+
 describe('compose wiring', () => {
   test('backend has no egress; only Traefik and Alertmanager reach the edge network', () => {
     assert.equal(model.networks.backend.internal, true);
@@ -198,18 +215,48 @@ describe('compose wiring', () => {
     assert.equal(services.migrator.depends_on.postgres.condition, 'service_healthy');
   });
 
-  test('the API trusts X-Forwarded-For from the backend network only', () => {
-    assert.equal(services.api.environment.ForwardedHeaders__KnownNetworks__0, model.networks.backend.ipam.config[0].subnet);
+  test('the API trusts X-Forwarded-For from Traefik\'s fixed address only', () => {
+    assert.deepEqual(checkForwardedTrust(model), []);
+    // The class: trusting the whole backend network lets any container forge client IPs.
+    const wide = structuredClone(model);
+    wide.services.api.environment.ForwardedHeaders__KnownNetworks__0 = model.networks.backend.ipam.config[0].subnet;
+    assert.match(checkForwardedTrust(wide).join('\n'), /api: trusts 10\.242\.0\.0\/24/);
+    const dynamic = structuredClone(model);
+    dynamic.networks.backend.ipam.config[0].ip_range = '10.242.0.0/24';
+    assert.match(checkForwardedTrust(dynamic).join('\n'), /inside the dynamic range/);
     assert.equal(services.api.environment.Links__PublicBaseUrl, `https://${env.DOMAIN}`);
   });
 
-  test('connection strings carry no password: Npgsql reads the pgpass secret', () => {
-    for (const s of ['api', 'worker', 'migrator']) {
+  test('connection strings carry no password: Npgsql reads the pgpass secret of its role', () => {
+    for (const [s, role] of [['api', 'app'], ['worker', 'app'], ['migrator', 'owner']]) {
       const cs = services[s].environment.ConnectionStrings__postgres;
-      assert.match(cs, /Passfile=\/run\/secrets\/postgres_pgpass/);
+      assert.match(cs, new RegExp(`Username=shortener_${role};.*Passfile=/run/secrets/postgres_${role}_pgpass`));
       assert.doesNotMatch(cs, /Password=/i);
-      assert.ok(services[s].secrets.includes('postgres_pgpass'));
+      assert.ok(services[s].secrets.includes(`postgres_${role}_pgpass`));
     }
+    assert.equal(services.postgres.environment.POSTGRES_USER, 'postgres', 'the bootstrap superuser is not a service login');
+  });
+
+  test('pool sizes fit the app role\'s connection limit and max_connections', () => {
+    const roles = read(join(paths.composeDir, 'postgres/initdb/20-roles.sql'));
+    const limit = (role) => Number(new RegExp(`CREATE ROLE ${role} [^;]*CONNECTION LIMIT (\\d+)`).exec(roles)[1]);
+    const pool = (s) => Number(/Maximum Pool Size=(\d+)/.exec(services[s].environment.ConnectionStrings__postgres)[1]);
+    const command = services.postgres.command.join(' ');
+    const maxConnections = Number(/max_connections=(\d+)/.exec(command)[1]);
+    const reserved = Number(/superuser_reserved_connections=(\d+)/.exec(command)?.[1] ?? 3);
+    const app = pool('api') * Number(env.API_REPLICAS) + pool('worker');
+    assert.ok(app <= limit('shortener_app'), `app pools ${app} > shortener_app CONNECTION LIMIT ${limit('shortener_app')}`);
+    const exporter = Number(/CONNECTION LIMIT (\d+)/.exec(read(join(paths.composeDir, 'postgres/initdb/10-monitoring-role.sh')))[1]);
+    assert.ok(limit('shortener_app') + pool('migrator') + exporter + reserved <= maxConnections,
+      `app limit + migrator + exporter + reserved exceed max_connections ${maxConnections}`);
+    assert.match(read(paths.compose), new RegExp(`API_REPLICAS \\(${env.API_REPLICAS}\\) x ${pool('api')} \\+ worker ${pool('worker')} = ${app} `),
+      'the pool comment in compose.yaml states the real numbers');
+  });
+
+  test('API and worker log in to Redis as their own ACL users', () => {
+    assert.equal(services.api.environment.Redis__User, 'shortener-api');
+    assert.equal(services.worker.environment.Redis__User, 'shortener-worker');
+    assert.match(read(join(paths.composeDir, 'redis/redis.conf')), /^aclfile \/run\/secrets\/redis_acl$/m);
   });
 
   test('apps export OTLP to the collector only when the observability layer is used', () => {
@@ -234,7 +281,7 @@ describe('Prometheus and its targets (observability/prometheus)', () => {
 
   test('file_sd targets name hosts and ports that exist in compose', { skip: targetFiles.length === 0 && 'no target files yet' }, () => {
     const ports = {
-      traefik: [services.traefik && '8082'], 'otel-collector': ['8888', '8889'], prometheus: ['9090'],
+      traefik: [services.traefik && '8082'], 'otel-collector': ['8888'], prometheus: ['9090'],
       alertmanager: ['9093'], 'postgres-exporter': ['9187'], 'redis-exporter': ['9121'], 'node-exporter': ['9100'],
       'blackbox-exporter': ['9115'], cadvisor: ['8080'], tempo: ['3200'], loki: ['3100'], grafana: ['3000'],
     };
@@ -266,6 +313,12 @@ describe('Prometheus and its targets (observability/prometheus)', () => {
     assert.deepEqual(published.sort(), ['8000', '8443']);
     assert.equal(traefik.entryPoints.web.address, ':8000');
     assert.equal(traefik.entryPoints.websecure.address, ':8443');
+  });
+
+  test('HTTP redirects to the published HTTPS port (traefik.yml cannot read HTTPS_PORT)', () => {
+    const traefik = parseYaml(read(paths.traefikStatic));
+    assert.equal(traefik.entryPoints.web.http.redirections.entryPoint.to, `:${env.HTTPS_PORT}`);
+    assert.match(read(paths.envExample), /Must stay 443[^\n]*\nHTTPS_PORT=443/);
   });
 });
 
@@ -321,6 +374,7 @@ http.middlewares._name_.inflightreq.sourcecriterion.ipstrategy.depth http.middle
 http.middlewares._name_.basicauth.usersfile http.middlewares._name_.basicauth.realm http.middlewares._name_.basicauth.removeheader
 tls.options._name_.minversion tls.options._name_.ciphersuites tls.options._name_.curvepreferences tls.options._name_.snistrict
 tls.stores._name_.defaultcertificate.certfile tls.stores._name_.defaultcertificate.keyfile
+tls.certificates[].certfile tls.certificates[].keyfile
 `.trim().split(/\s+/));
 
 describe('Traefik configuration uses documented keys only', () => {
@@ -334,7 +388,7 @@ describe('Traefik configuration uses documented keys only', () => {
     const { config } = loadDynamicDirectory(paths.traefikDynamic, traefikEnv(env));
     for (const section of ['routers', 'middlewares', 'services']) for (const v of Object.values(config.http[section])) delete v.file;
     const keys = flatten(config, '', ['http.routers', 'http.services', 'http.middlewares', 'tls.options', 'tls.stores',
-      'http.middlewares._name_.headers.customresponseheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores))$/.test(k));
+      'http.middlewares._name_.headers.customresponseheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores|certificates))$/.test(k));
     assert.deepEqual(keys.filter((k) => !TRAEFIK_DYNAMIC_KEYS.has(k)), []);
   });
 

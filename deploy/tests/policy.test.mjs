@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { loadCompose, parseEnvFile, parseYaml } from './lib/compose.mjs';
 import { loadDynamicDirectory, renderTemplate } from './lib/traefik.mjs';
 import {
-  CAP_ADD_ALLOWED, DOCKER_SOCKET_ALLOWED, NO_PROBE_POSSIBLE, ONE_SHOT_JOBS, ROOT_ALLOWED,
-  checkCompose, checkTraefikDynamic, checkTraefikStatic, parseDockerfile,
+  CAP_ADD_ALLOWED, DOCKER_SOCKET_ALLOWED, IMAGE_SOURCES, NO_PROBE_POSSIBLE, ONE_SHOT_JOBS, ROOT_ALLOWED,
+  checkCompose, checkImageSources, checkTraefikDynamic, checkTraefikStatic, parseDockerfile,
 } from './lib/policy.mjs';
 import { paths, traefikEnv } from './lib/repo.mjs';
 
@@ -32,9 +32,10 @@ const staticConfig = parseYaml(readFileSync(paths.traefikStatic, 'utf8'));
 
 const composeRules = ['pinned-image', 'healthcheck', 'memory-limit', 'non-root', 'published-port',
   'literal-secret', 'no-new-privileges', 'cap-drop-all', 'privileged', 'read-only', 'log-rotation',
-  'restart', 'start-order', 'docker-socket'];
-const traefikRules = ['router-tls', 'router-middlewares', 'router-service', 'internal-path', 'tls-options'];
-const staticRules = ['dashboard-auth', 'https-redirect', 'trusted-proxies'];
+  'restart', 'start-order', 'docker-socket', 'healthcheck-tool'];
+const traefikRules = ['router-tls', 'router-middlewares', 'router-service', 'internal-path', 'tls-options',
+  'sni-strict', 'middleware-order'];
+const staticRules = ['dashboard-auth', 'https-redirect', 'trusted-proxies', 'acme-email'];
 
 const describeViolations = (list) => list.map((v) => `${v.rule} ${v.subject}: ${v.message}`).join('\n');
 
@@ -46,6 +47,10 @@ describe('the shipped stack satisfies every rule', () => {
       assert.equal(found.length, 0, describeViolations(found));
     });
   }
+  test('image-registry: every image comes from where its project publishes that version', () => {
+    const found = checkImageSources(env);
+    assert.equal(found.length, 0, describeViolations(found));
+  });
   const traefikViolations = checkTraefikDynamic(dynamic);
   for (const rule of traefikRules) {
     test(`traefik dynamic: ${rule}`, () => {
@@ -63,11 +68,19 @@ describe('the shipped stack satisfies every rule', () => {
 
   test('every policy exception names a service of the stack', () => {
     const lists = { ONE_SHOT_JOBS, NO_PROBE_POSSIBLE, ROOT_ALLOWED, CAP_ADD_ALLOWED, DOCKER_SOCKET_ALLOWED };
+    for (const key of Object.keys(IMAGE_SOURCES)) assert.ok(key in env, `IMAGE_SOURCES lists ${key}, which .env.example no longer pins`);
     for (const [list, entries] of Object.entries(lists)) {
       for (const service of Object.keys(entries)) {
         assert.ok(full.services[service], `${list} lists ${service}, which is not a service any more`);
       }
     }
+  });
+
+  test('strict SNI holds with and without the ACME resolver', () => {
+    const acme = loadDynamicDirectory(paths.traefikDynamic, { ...traefikEnv(env), TRAEFIK_CERT_RESOLVER: 'cloudflare' }).config;
+    assert.deepEqual(checkTraefikDynamic(acme).filter((v) => v.rule === 'sni-strict'), []);
+    assert.equal(acme.tls.certificates.length, 0, 'the local certificate must not compete with the resolver\'s for DOMAIN');
+    assert.equal(dynamic.tls.certificates.length, 1);
   });
 
   test('every router is served by an API replica, an admin UI or Traefik itself', () => {
@@ -96,6 +109,9 @@ describe('the policy reports each violation of the bad fixtures', () => {
     ['no-new-privileges', 'web'], ['cap-drop-all', 'web', /lacks ALL/], ['cap-drop-all', 'cache', /SYS_ADMIN/],
     ['privileged', 'cache'], ['read-only', 'web'], ['log-rotation', 'web'], ['restart', 'web'],
     ['start-order', 'traefik', /migrator/], ['docker-socket', 'cache'],
+    ['docker-socket', 'agent', /\/var\/run/], ['start-order', 'agent', /collector has no healthcheck/],
+    ['healthcheck-tool', 'agent', /curl/], ['healthcheck-tool', 'shell-probe', /runs sh/],
+    ['healthcheck-tool', 'shell-probe', /runs wget/],
   ];
   for (const [rule, subject, message] of expected) {
     test(`compose: ${rule} on ${subject}${message ? ` (${message.source})` : ''}`, () => {
@@ -104,6 +120,17 @@ describe('the policy reports each violation of the bad fixtures', () => {
     });
   }
 
+  const imageViolations = checkImageSources(parseEnvFile(join(paths.fixtures, 'bad-images.env')));
+  for (const [key, message] of [['CADVISOR_IMAGE', /ghcr\.io\/google\/cadvisor/], ['GRAFANA_IMAGE', /grafana\/grafana/],
+    ['MYSTERY_IMAGE', /no entry/]]) {
+    test(`image-registry on ${key} (${message.source})`, () => {
+      assert.ok(imageViolations.some((v) => v.subject === key && message.test(v.message)), describeViolations(imageViolations));
+    });
+  }
+  test('image-registry accepts docker.io/ spelled out', () => {
+    assert.ok(!imageViolations.some((v) => v.subject === 'PROMETHEUS_IMAGE'), describeViolations(imageViolations));
+  });
+
   const expectedTraefik = [
     ['router-tls', 'everything', /no tls/], ['router-tls', 'everything', /listens on web/],
     ['router-middlewares', 'everything', /security-headers/], ['router-middlewares', 'everything', /rate-limit/],
@@ -111,7 +138,9 @@ describe('the policy reports each violation of the bad fixtures', () => {
     ['router-middlewares', 'grafana', /security-headers/], ['router-service', 'grafana', /nowhere/],
     ['internal-path', 'everything', /\/metrics/], ['internal-path', 'everything', /\/readyz/],
     ['internal-path', 'admin-leak', /\/admin\/faults/], ['internal-path', 'grafana', /\/metrics/],
-    ['tls-options', 'default', /VersionTLS10/],
+    ['tls-options', 'default', /VersionTLS10/], ['tls-options', 'default', /X25519MLKEM768/],
+    ['sni-strict', 'admin-leak', /every handshake fails/], ['sni-strict', 'admin-ui', /every handshake fails/],
+    ['middleware-order', 'admin-ui', /rate limit/], ['middleware-order', 'admin-ui', /security headers/],
   ];
   for (const [rule, subject, message] of expectedTraefik) {
     test(`traefik dynamic: ${rule} on ${subject} (${message.source})`, () => {
@@ -119,7 +148,8 @@ describe('the policy reports each violation of the bad fixtures', () => {
         `not reported; got:\n${describeViolations(traefikViolations)}`);
     });
   }
-  for (const [rule, subject] of [['dashboard-auth', 'api'], ['https-redirect', 'web'], ['trusted-proxies', 'websecure']]) {
+  for (const [rule, subject] of [['dashboard-auth', 'api'], ['https-redirect', 'web'], ['trusted-proxies', 'websecure'],
+    ['acme-email', 'cloudflare']]) {
     test(`traefik static: ${rule} on ${subject}`, () => {
       assert.ok(staticViolations.some((v) => v.rule === rule && v.subject === subject), describeViolations(staticViolations));
     });

@@ -17,7 +17,7 @@ const secret = (name) => readFileSync(join(work, 'secrets', name), 'utf8');
 describe('init-secrets.sh and traefik/generate-local-cert.sh', () => {
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'compose-secrets-'));
-    for (const f of ['init-secrets.sh', '.env.example', 'compose.yaml', 'compose.observability.yaml', 'traefik']) {
+    for (const f of ['init-secrets.sh', '.env.example', 'compose.yaml', 'compose.observability.yaml', 'traefik', 'redis']) {
       cpSync(join(paths.composeDir, f), join(work, f), { recursive: true, filter: (src) => !src.includes('/certs') });
     }
     run('init-secrets.sh');
@@ -38,12 +38,17 @@ describe('init-secrets.sh and traefik/generate-local-cert.sh', () => {
   });
 
   test('derived files agree with their source password', () => {
-    const pg = secret('postgres_password');
-    assert.equal(secret('postgres_pgpass'), `*:*:*:shortener:${pg}\n`);
-    const redis = secret('redis_password');
-    const sha = createHash('sha256').update(redis).digest('hex');
-    assert.equal(secret('redis_acl'), `user default on #${sha} ~* &* +@all\n`);
-    assert.deepEqual(JSON.parse(secret('redis_exporter_passwords')), { 'redis://redis:6379': redis });
+    assert.equal(secret('postgres_owner_pgpass'), `*:*:*:shortener_owner:${secret('postgres_owner_password')}\n`);
+    assert.equal(secret('postgres_app_pgpass'), `*:*:*:shortener_app:${secret('postgres_app_password')}\n`);
+    const sha = (name) => createHash('sha256').update(secret(name)).digest('hex');
+    const acl = secret('redis_acl');
+    assert.match(acl, /^user default off$/m);
+    for (const [user, file] of [['shortener-api', 'redis_api_password'], ['shortener-worker', 'redis_worker_password'],
+      ['shortener-exporter', 'redis_exporter_password']]) {
+      assert.match(acl, new RegExp(`^user ${user} on #${sha(file)} `, 'm'), user);
+    }
+    assert.doesNotMatch(acl, /\{\{/, 'every placeholder replaced');
+    assert.deepEqual(JSON.parse(secret('redis_exporter_passwords')), { 'redis://redis:6379': secret('redis_exporter_password') });
     const [user, hash] = secret('traefik_users').trim().split(':');
     assert.equal(user, 'admin');
     assert.match(hash, /^\$(apr1|2[aby])\$/);
@@ -55,13 +60,14 @@ describe('init-secrets.sh and traefik/generate-local-cert.sh', () => {
   });
 
   test('passwords are long, random and free of characters that break the formats', () => {
-    for (const name of ['postgres_password', 'postgres_exporter_password', 'redis_password', 'bootstrap_api_key',
+    for (const name of ['postgres_password', 'postgres_owner_password', 'postgres_app_password', 'postgres_exporter_password',
+      'redis_api_password', 'redis_worker_password', 'redis_exporter_password', 'bootstrap_api_key',
       'grafana_admin_password', 'traefik_admin_password']) {
       const value = secret(name);
       assert.match(value, /^[A-Za-z0-9]{24,}$/, name);
     }
     assert.ok(secret('bootstrap_api_key').length >= 32, 'the API requires 32 characters');
-    assert.notEqual(secret('postgres_password'), secret('redis_password'));
+    assert.notEqual(secret('postgres_app_password'), secret('redis_api_password'));
   });
 
   test('are idempotent: a second run changes nothing', () => {

@@ -34,6 +34,7 @@ replace_line '^  smtp_require_tls: ' "smtp_require_tls: false"
 replace_line '^  smtp_auth_username: ' ""
 replace_line '^  smtp_auth_password_file: ' ""
 replace_line '^ +- bot_token_file: ' "- bot_token: local-run-placeholder"
+replace_line '^  - /etc/alertmanager/telegram.tmpl$' "- $(cd "$(dirname "$0")" && pwd)/telegram.tmpl"
 
 echo "# LOCAL RUN ONLY: rendered by observability/alertmanager/render-local.sh from alertmanager.yml; do not edit."
 echo "$config"

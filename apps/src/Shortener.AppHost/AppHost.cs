@@ -30,35 +30,48 @@ var runRecord = new RunRecord(dataDir);
 runRecord.RecordAppHost();
 Directory.CreateDirectory(Path.Combine(dataDir, "redis"));
 
-var postgresConnection = $"Host=127.0.0.1;Port={ports.Postgres};Username=postgres;Database=shortener;Timeout=5;Command Timeout=10";
+// The roles of deploy/compose/postgres/initdb/20-roles.sql (scripts/postgres.sh applies them): the
+// migrator as the schema owner, the API and worker as the DML-only application role. Trust on loopback.
+string Postgres(string role) => $"Host=127.0.0.1;Port={ports.Postgres};Username={role};Database=shortener;Timeout=5;Command Timeout=10";
+var ownerConnection = Postgres("shortener_owner");
+var appConnection = Postgres("shortener_app");
 var redisConnection = $"127.0.0.1:{ports.Redis}";
 var bootstrapKeyFile = EnsureBootstrapKey(Path.Combine(dataDir, "bootstrap-api-key"));
+// The ACL users of deploy/compose/redis/users.acl, with passwords kept under .data/redis-users.
+var redisPasswords = EnsureRedisUsers(Path.Combine(repoRoot, "deploy", "compose", "redis", "users.acl"), Path.Combine(dataDir, "redis-users"));
 
 // No container runtime needed: PostgreSQL and Redis are local processes with their data under .data/.
 builder.Services.AddHealthChecks()
-    .AddAsyncCheck("postgres-accepts-queries", ct => PostgresReadyAsync(postgresConnection, ct))
-    .AddAsyncCheck("redis-answers-ping", ct => RedisReadyAsync(ports.Redis, ct));
+    // Ready once the application role can log in, i.e. after the roles were applied.
+    .AddAsyncCheck("postgres-accepts-queries", ct => PostgresReadyAsync(appConnection, ct))
+    .AddAsyncCheck("redis-answers-ping", ct => RedisReadyAsync(ports.Redis, File.ReadAllText(redisPasswords["shortener-exporter"]), ct));
 
 // postgres.sh keeps the cluster where the postgres user can reach it when the clone is not traversable.
 var postgres = builder.AddExecutable("postgres", "bash", repoRoot,
         "scripts/postgres.sh", Path.Combine(dataDir, "postgres"), Port(ports.Postgres))
+    .WithEnvironment("SHORTENER_DATABASE", "shortener")
     .WithHealthCheck("postgres-accepts-queries");
 
 var redis = builder.AddExecutable("redis", "redis-server", Path.Combine(dataDir, "redis"),
         "--port", Port(ports.Redis), "--bind", "127.0.0.1",
         // AOF: the click stream lives in Redis and must survive a restart.
-        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", Path.Combine(dataDir, "redis"))
+        "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", Path.Combine(dataDir, "redis"),
+        "--aclfile", Path.Combine(dataDir, "redis-users", "users.acl"))
     .WithHealthCheck("redis-answers-ping");
 
 var migrator = builder.AddProject<Projects.Shortener_Migrations>("migrator")
-    .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
+    .WithEnvironment("ConnectionStrings__postgres", ownerConnection)
+    // postgres.sh created the database; the owner role may not create databases.
+    .WithEnvironment("Migrations__CreateDatabase", "false")
     .WaitFor(postgres);
 
 builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
     .WithHttpEndpoint(port: ports.Api, isProxied: false)
     .WithHttpHealthCheck("/readyz")
-    .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
+    .WithEnvironment("ConnectionStrings__postgres", appConnection)
     .WithEnvironment("ConnectionStrings__redis", redisConnection)
+    .WithEnvironment("Redis__User", "shortener-api")
+    .WithEnvironment("Redis__PasswordFile", redisPasswords["shortener-api"])
     .WithEnvironment("Auth__BootstrapApiKeyFile", bootstrapKeyFile)
     // Without a launch profile nothing sets it; Development serves the /scalar API reference.
     .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
@@ -71,15 +84,17 @@ builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
 builder.AddProject<Projects.Shortener_Worker>("worker", launchProfileName: null)
     .WithHttpEndpoint(port: ports.Worker, isProxied: false)
     .WithHttpHealthCheck("/readyz")
-    .WithEnvironment("ConnectionStrings__postgres", postgresConnection)
+    .WithEnvironment("ConnectionStrings__postgres", appConnection)
     .WithEnvironment("ConnectionStrings__redis", redisConnection)
+    .WithEnvironment("Redis__User", "shortener-worker")
+    .WithEnvironment("Redis__PasswordFile", redisPasswords["shortener-worker"])
     .WithEnvironment("Shutdown__DrainDelay", "00:00:00")
     .WaitFor(redis)
     .WaitForCompletion(migrator);
 
 if (observability)
 {
-    AddLocalObservability(builder, repoRoot, dataDir, ports);
+    AddLocalObservability(builder, repoRoot, dataDir, ports, redisPasswords["shortener-exporter"]);
 }
 
 var outcome = new RunOutcome();
@@ -116,7 +131,8 @@ static string ReadyBanner(LocalPorts ports, bool observability, string dataDir, 
         lines.Add($"  Exporters      node :{ports.NodeExporter}  blackbox :{ports.Blackbox}  redis :{ports.RedisExporter}  postgres :{ports.PostgresExporter}");
         lines.Add("  Faults         make chaos FAULT=errors RATE=0.3 FOR=5m    make chaos FAULT=clear");
     }
-    lines.Add($"  PostgreSQL     127.0.0.1:{ports.Postgres} (user postgres, database shortener)   Redis 127.0.0.1:{ports.Redis}");
+    lines.Add($"  PostgreSQL     127.0.0.1:{ports.Postgres} (database shortener: roles postgres, shortener_owner, shortener_app)");
+    lines.Add($"  Redis          127.0.0.1:{ports.Redis} (ACL users shortener-api, -worker, -exporter; passwords in {Path.Combine(dataDir, "redis-users")})");
     lines.Add($"  Data           {dataDir}   (kept across runs; make clean-data wipes it)");
     lines.Add($"  Admin API key  {Path.Combine(dataDir, "bootstrap-api-key")}");
     lines.Add($"                 curl -H \"Authorization: Bearer $(cat {Path.Combine(dataDir, "bootstrap-api-key")})\" {api}/api/links");
@@ -126,7 +142,7 @@ static string ReadyBanner(LocalPorts ports, bool observability, string dataDir, 
 
 // Prometheus, Alertmanager and the exporters from Debian's packages, as local processes reading the
 // same observability/ files as Docker Compose; only the targets directory differs (local, on loopback).
-static void AddLocalObservability(IDistributedApplicationBuilder builder, string repoRoot, string dataDir, LocalPorts ports)
+static void AddLocalObservability(IDistributedApplicationBuilder builder, string repoRoot, string dataDir, LocalPorts ports, string redisExporterPasswordFile)
 {
     var observability = Path.Combine(repoRoot, "observability");
     var prometheusDir = Path.Combine(dataDir, "prometheus");
@@ -149,15 +165,18 @@ static void AddLocalObservability(IDistributedApplicationBuilder builder, string
     var loopback = (int port) => "127.0.0.1:" + Port(port);
     builder.AddExecutable("prometheus", "prometheus", prometheusDir,
         "--config.file=" + Path.Combine(prometheusDir, "prometheus.yml"), "--storage.tsdb.path=" + Path.Combine(prometheusDir, "data"),
-        "--storage.tsdb.retention.time=31d", "--web.listen-address=" + loopback(ports.Prometheus), "--web.enable-lifecycle");
+        "--storage.tsdb.retention.time=35d", "--web.listen-address=" + loopback(ports.Prometheus), "--web.enable-lifecycle");
     builder.AddExecutable("alertmanager", "prometheus-alertmanager", alertmanagerDir,
         "--config.file=" + Path.Combine(alertmanagerDir, "alertmanager.yml"), "--storage.path=" + Path.Combine(alertmanagerDir, "data"),
         "--web.listen-address=" + loopback(ports.Alertmanager), "--cluster.listen-address=", "--web.external-url=http://" + loopback(ports.Alertmanager));
     builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=" + loopback(ports.NodeExporter));
     builder.AddExecutable("blackbox-exporter", "prometheus-blackbox-exporter", dataDir,
         "--config.file=/etc/prometheus/blackbox.yml", "--web.listen-address=" + loopback(ports.Blackbox));
+    // The read-only ACL user; the password through the environment, not the command line.
     builder.AddExecutable("redis-exporter", "prometheus-redis-exporter", dataDir,
-        "-redis.addr", "redis://" + loopback(ports.Redis), "-web.listen-address", loopback(ports.RedisExporter));
+            "-redis.addr", "redis://" + loopback(ports.Redis), "-web.listen-address", loopback(ports.RedisExporter))
+        .WithEnvironment("REDIS_USER", "shortener-exporter")
+        .WithEnvironment("REDIS_PASSWORD", File.ReadAllText(redisExporterPasswordFile));
     builder.AddExecutable("postgres-exporter", "prometheus-postgres-exporter", dataDir, "--web.listen-address=" + loopback(ports.PostgresExporter))
         .WithEnvironment("DATA_SOURCE_NAME", "postgresql://postgres@" + loopback(ports.Postgres) + "/shortener?sslmode=disable");
 }
@@ -202,12 +221,31 @@ static string EnsureBootstrapKey(string path)
     return path;
 }
 
+// Per user a random password file and, from deploy/compose/redis/users.acl, the ACL file redis-server
+// loads ({{user}} -> #SHA-256 of its password, as deploy/compose/init-secrets.sh renders it).
+static Dictionary<string, string> EnsureRedisUsers(string template, string dir)
+{
+    Directory.CreateDirectory(dir);
+    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    var acl = File.ReadAllText(template);
+    var files = new Dictionary<string, string>();
+    foreach (var user in new[] { "shortener-api", "shortener-worker", "shortener-exporter" })
+    {
+        var file = Path.Combine(dir, user + ".password");
+        if (!File.Exists(file)) File.WriteAllText(file, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)));
+        acl = acl.Replace("{{" + user + "}}", "#" + Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))), StringComparison.Ordinal);
+        files[user] = file;
+    }
+    File.WriteAllText(Path.Combine(dir, "users.acl"), acl);
+    return files;
+}
+
 static async Task<HealthCheckResult> PostgresReadyAsync(string connectionString, CancellationToken ct)
 {
     try
     {
-        var admin = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false, Timeout = 2 };
-        await using var connection = new NpgsqlConnection(admin.ConnectionString);
+        var app = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 2 };
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
         await connection.OpenAsync(ct);
         return HealthCheckResult.Healthy();
     }
@@ -217,17 +255,24 @@ static async Task<HealthCheckResult> PostgresReadyAsync(string connectionString,
     }
 }
 
-static async Task<HealthCheckResult> RedisReadyAsync(int port, CancellationToken ct)
+static async Task<HealthCheckResult> RedisReadyAsync(int port, string exporterPassword, CancellationToken ct)
 {
     try
     {
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", port, ct);
         var stream = client.GetStream();
-        await stream.WriteAsync("PING\r\n"u8.ToArray(), ct);
-        var buffer = new byte[16];
-        var read = await stream.ReadAsync(buffer, ct);
-        return System.Text.Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal)
+        // The default user is off: log in as the read-only exporter user first.
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"AUTH shortener-exporter {exporterPassword}\r\nPING\r\n"), ct);
+        var buffer = new byte[32];
+        var reply = "";
+        while (!reply.Contains("\r\n+PONG", StringComparison.Ordinal) && !reply.Contains('-', StringComparison.Ordinal) && reply.Length < 64)
+        {
+            var read = await stream.ReadAsync(buffer, ct);
+            if (read == 0) break;
+            reply += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+        }
+        return reply.StartsWith("+OK\r\n+PONG", StringComparison.Ordinal)
             ? HealthCheckResult.Healthy()
             : HealthCheckResult.Unhealthy("unexpected PING reply");
     }

@@ -55,7 +55,9 @@ public static class DataSources
         if (!connectionString.Contains("syncTimeout", StringComparison.OrdinalIgnoreCase)) options.SyncTimeout = 1000;
         if (!connectionString.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase)) options.AsyncTimeout = 1000;
         options.ClientName ??= builder.Environment.ApplicationName;
-        // The password from a mounted secret (compose secrets, Kubernetes), never from the connection string in config.
+        // An ACL user of its own (deploy/compose/redis/users.acl) and its password from a mounted secret
+        // (compose secrets, Kubernetes), never from the connection string in config.
+        if (builder.Configuration["Redis:User"] is { Length: > 0 } user) options.User = user;
         if (builder.Configuration["Redis:PasswordFile"] is { Length: > 0 } passwordFile)
         {
             options.Password = File.ReadAllText(passwordFile).Trim();

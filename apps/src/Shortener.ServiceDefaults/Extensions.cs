@@ -109,9 +109,12 @@ public static class Extensions
                 .AddRedisInstrumentation(redis => redis.EnrichActivityWithTimingEvents = false)
                 .AddSource("Shortener.*"));
 
+        // Traces and logs only: Prometheus scrapes /metrics, and nothing reads OTLP metrics (UseOtlpExporter
+        // would push all three signals).
         if (useOtlp)
         {
-            telemetry.UseOtlpExporter();
+            telemetry.WithTracing(tracing => tracing.AddOtlpExporter())
+                .WithLogging(logging => logging.AddOtlpExporter());
         }
     }
 

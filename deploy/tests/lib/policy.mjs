@@ -15,11 +15,114 @@ export const NO_PROBE_POSSIBLE = {
 };
 export const ROOT_ALLOWED = {
   'volume-init': 'chown of root-owned volume roots; keeps only CHOWN and has no network',
-  cadvisor: 'reads root-owned cgroup files, /var/lib/docker and the Docker socket; no capabilities',
+  cadvisor: 'reads root-owned /var/lib/docker; no capabilities, no Docker socket',
+  'docker-socket-proxy': 'opens the root-owned Docker socket; no capabilities, GET on containers/info only',
 };
 export const CAP_ADD_ALLOWED = { 'volume-init': ['CHOWN'] };
-export const DOCKER_SOCKET_ALLOWED = { cadvisor: 'container names and labels for its metrics, read-only' };
+// The socket is root on the host even read-only: only the filtering proxy may hold it.
+export const DOCKER_SOCKET_ALLOWED = { 'docker-socket-proxy': 'POST=0, CONTAINERS=1, INFO=1; cAdvisor reads through it' };
+// Host paths that are, or contain, the Docker socket.
+const DOCKER_SOCKET_SOURCE = /^(\/var)?\/run(\/docker(\.sock)?)?\/?$|docker\.sock$/;
 export const EDGE_SERVICE = 'traefik';
+
+// Where each pinned image is published, per version. A registry that stopped receiving releases
+// keeps serving old tags, so a bumped tag there fails only at `docker compose pull`.
+// `from`/`to`: inclusive semver bounds of the tags that registry carries.
+export const IMAGE_SOURCES = {
+  // docker-library official images (Docker Hub library/): traefik, postgres, redis, busybox.
+  TRAEFIK_IMAGE: [{ repo: 'traefik' }],
+  POSTGRES_IMAGE: [{ repo: 'postgres' }],
+  REDIS_IMAGE: [{ repo: 'redis' }],
+  BUSYBOX_IMAGE: [{ repo: 'busybox' }],
+  // dotnet/dotnet-docker README: images are published to mcr.microsoft.com only.
+  DOTNET_SDK_IMAGE: [{ repo: 'mcr.microsoft.com/dotnet/sdk' }],
+  DOTNET_RUNTIME_IMAGE: [{ repo: 'mcr.microsoft.com/dotnet/aspnet' }],
+  // open-telemetry/opentelemetry-collector-releases: Docker Hub otel/ and ghcr.io.
+  OTEL_COLLECTOR_IMAGE: [{ repo: 'otel/opentelemetry-collector-contrib' },
+    { repo: 'ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-contrib' }],
+  // prometheus/* Makefile.common (DOCKER_REPO): Docker Hub prom/ and quay.io/prometheus.
+  PROMETHEUS_IMAGE: [{ repo: 'prom/prometheus' }, { repo: 'quay.io/prometheus/prometheus' }],
+  ALERTMANAGER_IMAGE: [{ repo: 'prom/alertmanager' }, { repo: 'quay.io/prometheus/alertmanager' }],
+  NODE_EXPORTER_IMAGE: [{ repo: 'prom/node-exporter' }, { repo: 'quay.io/prometheus/node-exporter' }],
+  BLACKBOX_EXPORTER_IMAGE: [{ repo: 'prom/blackbox-exporter' }, { repo: 'quay.io/prometheus/blackbox-exporter' }],
+  // prometheus-community/postgres_exporter README: Docker Hub and quay.io prometheuscommunity/.
+  POSTGRES_EXPORTER_IMAGE: [{ repo: 'prometheuscommunity/postgres-exporter' }, { repo: 'quay.io/prometheuscommunity/postgres-exporter' }],
+  // oliver006/redis_exporter README: Docker Hub, ghcr.io and quay.io.
+  REDIS_EXPORTER_IMAGE: [{ repo: 'oliver006/redis_exporter' }, { repo: 'ghcr.io/oliver006/redis_exporter' }, { repo: 'quay.io/oliver006/redis_exporter' }],
+  // Grafana Labs: Docker Hub grafana/.
+  GRAFANA_IMAGE: [{ repo: 'grafana/grafana' }],
+  LOKI_IMAGE: [{ repo: 'grafana/loki' }],
+  TEMPO_IMAGE: [{ repo: 'grafana/tempo' }],
+  // google/cadvisor#3696: from v0.53.0 releases are pushed to ghcr.io/google/cadvisor only
+  // (#3806 moved the docs); gcr.io/cadvisor/cadvisor ends at v0.52.x.
+  CADVISOR_IMAGE: [{ repo: 'gcr.io/cadvisor/cadvisor', to: '0.52.99' }, { repo: 'ghcr.io/google/cadvisor', from: '0.53.0' }],
+  // The read-only Docker API proxy in front of cAdvisor: Docker Hub and ghcr.io (Tecnativa/docker-socket-proxy README).
+  DOCKER_SOCKET_PROXY_IMAGE: [{ repo: 'tecnativa/docker-socket-proxy' }, { repo: 'ghcr.io/tecnativa/docker-socket-proxy' }],
+};
+
+const semver = (tag) => (/^v?(\d+)\.(\d+)\.(\d+)/.exec(tag ?? '') ?? []).slice(1, 4).map(Number);
+const compareSemver = (a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+const splitImage = (image) => {
+  const m = /^(.+?)(?::([^/:@]+))?(?:@.+)?$/.exec(image);
+  return { repo: m[1].replace(/^docker\.io\/(library\/)?/, ''), tag: m[2] };
+};
+
+/** Every *_IMAGE of an .env map comes from a registry its project publishes that version to. */
+export function checkImageSources(envMap, sources = IMAGE_SOURCES) {
+  const out = [];
+  for (const [key, image] of Object.entries(envMap).filter(([k]) => k.endsWith('_IMAGE'))) {
+    const { repo, tag } = splitImage(image);
+    const entries = sources[key];
+    if (!entries) { out.push(violation('image-registry', key, `${image}: no entry in IMAGE_SOURCES (say where the project publishes it)`)); continue; }
+    const version = semver(tag);
+    const ok = entries.some((e) => e.repo === repo
+      && (!e.from || (version.length === 3 && compareSemver(version, semver(e.from)) >= 0))
+      && (!e.to || (version.length === 3 && compareSemver(version, semver(e.to)) <= 0)));
+    if (!ok) out.push(violation('image-registry', key, `${image}: ${repo} does not publish ${tag}; use ${entries.map((e) => e.repo).join(' or ')}`));
+  }
+  return out;
+}
+
+// Executables in each image, for healthchecks (a probe calling a missing binary never turns
+// healthy, and everything that waits on service_healthy never starts). Sources:
+//  - traefik, postgres/redis -alpine, busybox, redis_exporter -alpine, cadvisor: Alpine/BusyBox
+//    bases (traefik-library-image, docker-library, google/cadvisor deploy/Dockerfile): sh, wget.
+//  - prom/*, prometheuscommunity/postgres-exporter: FROM quay.io/prometheus/busybox (sh, wget).
+//  - grafana/grafana: Alpine + `apk add bash curl` (grafana Dockerfile).
+//  - grafana/loki: gcr.io/distroless/static:debug with /busybox (cmd/loki/Dockerfile), `loki -health`.
+//  - grafana/tempo: distroless, no shell (grafana/tempo#6536); otel collector contrib: FROM scratch.
+//  - oliver006/redis_exporter without -alpine: FROM scratch.
+const BUSYBOX = ['sh', 'wget', 'cat', 'grep', 'stat', 'chown', 'test', '['];
+export const IMAGE_TOOLS = {
+  traefik: [...BUSYBOX, 'traefik'],
+  postgres: [...BUSYBOX, 'pg_isready', 'psql'],
+  redis: [...BUSYBOX, 'redis-cli'],
+  busybox: BUSYBOX,
+  'prom/prometheus': BUSYBOX, 'prom/alertmanager': BUSYBOX, 'prom/node-exporter': BUSYBOX,
+  'prom/blackbox-exporter': BUSYBOX, 'prometheuscommunity/postgres-exporter': BUSYBOX,
+  'oliver006/redis_exporter': (tag) => (/-alpine$/.test(tag) ? BUSYBOX : ['redis_exporter']),
+  'grafana/grafana': [...BUSYBOX, 'bash', 'curl', 'grafana'],
+  'grafana/loki': [...BUSYBOX, 'loki', '/usr/bin/loki'],
+  'grafana/tempo': ['tempo'],
+  'otel/opentelemetry-collector-contrib': ['otelcol-contrib'],
+  'ghcr.io/google/cadvisor': [...BUSYBOX, 'cadvisor'],
+  'tecnativa/docker-socket-proxy': [...BUSYBOX, 'haproxy'],
+};
+const SHELL_BUILTINS = new Set(['exit', 'true', 'false', 'echo', 'test', '[', 'cd', 'exec']);
+
+/** The executables a compose healthcheck test runs, or null when it runs none of its own. */
+export function healthcheckCommands(test) {
+  if (!Array.isArray(test) || test[0] === 'NONE') return null;
+  if (test[0] === 'CMD') return [test[1]];
+  const script = test[0] === 'CMD-SHELL' ? test.slice(1).join(' ') : String(test);
+  const commands = new Set(['sh']);
+  for (const m of script.matchAll(/\$\(\s*([\w./-]+)/g)) commands.add(m[1]);
+  for (const segment of script.split(/\|\||&&|;|\|/)) {
+    const words = segment.trim().replace(/"[^"]*"|'[^']*'/g, 'Q').split(/\s+/).filter((w) => !/^[A-Za-z_]\w*=/.test(w));
+    if (words[0] && !SHELL_BUILTINS.has(words[0])) commands.add(words[0]);
+  }
+  return [...commands];
+}
 
 const SENSITIVE_KEY = /(pass(word|wd)?|secret|token|api_?key|private_?key|credential)/i;
 const FILE_KEY = /(_?_FILE|File)$/;
@@ -106,6 +209,21 @@ export function checkCompose(model, ctx) {
       out.push(violation('healthcheck', name, 'no healthcheck (and not a listed one-shot job or probe-less image)'));
     }
 
+    // Healthchecks only call what the image ships.
+    const probe = healthcheckCommands(hc?.disable ? null : hc?.test);
+    if (probe && image) {
+      const { repo, tag } = splitImage(image);
+      const entry = IMAGE_TOOLS[repo];
+      const tools = typeof entry === 'function' ? entry(tag) : entry;
+      if (!tools) {
+        out.push(violation('healthcheck-tool', name, `image ${repo} is not in IMAGE_TOOLS: say which executables it ships`));
+      } else {
+        for (const command of probe) {
+          if (!tools.includes(command)) out.push(violation('healthcheck-tool', name, `healthcheck runs ${command}, which ${repo}:${tag} does not ship`));
+        }
+      }
+    }
+
     // Resources.
     const memory = svc.deploy?.resources?.limits?.memory ?? svc.mem_limit;
     if (!memory) out.push(violation('memory-limit', name, 'no memory limit (deploy.resources.limits.memory)'));
@@ -179,11 +297,17 @@ export function checkCompose(model, ctx) {
         out.push(violation('start-order', name, `depends on one-shot ${dep} without service_completed_successfully`));
       }
       if (!spec.condition) out.push(violation('start-order', name, `depends on ${dep} without a condition`));
+      const target = services[dep];
+      const targetStage = target?.build?.target ? ctx.dockerfileStages?.[target.build.target] : undefined;
+      const targetProbe = target?.healthcheck && !target.healthcheck.disable ? target.healthcheck.test : targetStage?.healthcheck;
+      if (spec.condition === 'service_healthy' && target && !targetProbe) {
+        out.push(violation('start-order', name, `waits for ${dep} to be healthy, but ${dep} has no healthcheck: compose never starts ${name}`));
+      }
     }
     for (const volume of svc.volumes ?? []) {
       const v = parseVolume(volume);
-      if (/docker\.sock$/.test(v.source ?? '')) {
-        if (!(name in DOCKER_SOCKET_ALLOWED)) out.push(violation('docker-socket', name, 'mounts the Docker socket'));
+      if (v.type === 'bind' && DOCKER_SOCKET_SOURCE.test(v.source ?? '')) {
+        if (!(name in DOCKER_SOCKET_ALLOWED)) out.push(violation('docker-socket', name, `mounts the Docker socket (${v.source}); go through docker-socket-proxy`));
         else if (!v.readOnly) out.push(violation('docker-socket', name, 'mounts the Docker socket writable'));
       }
     }
@@ -233,6 +357,36 @@ export function checkTraefikDynamic(config, { appServices = ['api'] } = {}) {
       }
     }
   }
+  // Strict SNI never falls back to the default certificate (Traefik pkg/tls/tlsmanager.go: sniStrict is
+  // checked before store.DefaultCertificate), so a name must match a listed certificate or a resolver's.
+  const listedCertificates = config.tls?.certificates ?? [];
+  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+    const optionName = String(router.tls?.options ?? 'default').replace(/@file$/, '');
+    if (config.tls?.options?.[optionName]?.sniStrict && listedCertificates.length === 0 && !router.tls?.certResolver) {
+      out.push(violation('sni-strict', name, `tls option ${optionName} has sniStrict but no certificate is listed under tls.certificates and the router has no certResolver: every handshake fails`));
+    }
+  }
+  // Auth last: the limiter throttles password guessing and the 401s carry the security headers.
+  const kindOf = (m) => {
+    const def = middlewares[m.replace(/@file$/, '')] ?? {};
+    if (def.rateLimit || def.inFlightReq) return 'limit';
+    if (def.headers) return 'headers';
+    if (def.basicAuth || def.digestAuth || def.forwardAuth) return 'auth';
+    return 'other';
+  };
+  for (const [name, router] of Object.entries(config.http?.routers ?? {})) {
+    const kinds = (router.middlewares ?? []).map(kindOf);
+    const auth = kinds.indexOf('auth');
+    if (auth < 0) continue;
+    if (!kinds.slice(0, auth).includes('limit')) out.push(violation('middleware-order', name, 'authentication runs before the rate limit: password guessing is not throttled'));
+    if (!kinds.slice(0, auth).includes('headers')) out.push(violation('middleware-order', name, 'authentication runs before the security headers: 401 responses lack them'));
+  }
+  for (const [optionName, options] of Object.entries(config.tls?.options ?? {})) {
+    const curves = options.curvePreferences;
+    if (curves && curves[0] !== 'X25519MLKEM768') {
+      out.push(violation('tls-options', optionName, `curvePreferences [${curves.join(', ')}] does not start with X25519MLKEM768: post-quantum key exchange is off`));
+    }
+  }
   const minVersion = config.tls?.options?.default?.minVersion;
   if (!['VersionTLS12', 'VersionTLS13'].includes(minVersion)) {
     out.push(violation('tls-options', 'default', `tls.options.default.minVersion is ${minVersion ?? 'unset'} (TLS 1.2 at least)`));
@@ -248,9 +402,42 @@ export function checkTraefikStatic(config) {
   if (web && web.http?.redirections?.entryPoint?.scheme !== 'https') {
     out.push(violation('https-redirect', 'web', 'entrypoint web does not redirect to https'));
   }
+  for (const [name, resolver] of Object.entries(config.certificatesResolvers ?? {})) {
+    // Without an email lego registers a new ACME account on every start (and expiry mail goes nowhere).
+    if (resolver.acme && !resolver.acme.email) out.push(violation('acme-email', name, 'ACME resolver has no email'));
+  }
   for (const [name, ep] of Object.entries(config.entryPoints ?? {})) {
     if (ep.forwardedHeaders?.insecure || ep.proxyProtocol?.insecure) {
       out.push(violation('trusted-proxies', name, 'trusts forwarded headers from anyone'));
+    }
+  }
+  return out;
+}
+
+const ipv4 = (text) => text.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+const inCidr = (ip, cidr) => {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+};
+
+/**
+ * X-Forwarded-For is trusted only from the edge's fixed backend address (/32), which lies in the
+ * subnet and outside the range Docker assigns to other containers. Returns messages.
+ */
+export function checkForwardedTrust(model) {
+  const out = [];
+  const edgeAddress = model.services?.[EDGE_SERVICE]?.networks?.backend?.ipv4_address;
+  const ipam = model.networks?.backend?.ipam?.config?.[0] ?? {};
+  if (!edgeAddress) out.push(`${EDGE_SERVICE}: no fixed ipv4_address on backend`);
+  else {
+    if (!inCidr(edgeAddress, ipam.subnet)) out.push(`${EDGE_SERVICE}: ${edgeAddress} is outside ${ipam.subnet}`);
+    if (!ipam.ip_range || inCidr(edgeAddress, ipam.ip_range)) out.push(`${EDGE_SERVICE}: ${edgeAddress} is inside the dynamic range ${ipam.ip_range ?? '(whole subnet)'}`);
+  }
+  for (const [name, svc] of Object.entries(model.services ?? {})) {
+    for (const [key, value] of Object.entries(environmentMap(svc.environment))) {
+      if (!/^ForwardedHeaders__Known(Networks|Proxies)__/.test(key)) continue;
+      if (String(value) !== `${edgeAddress}/32` && String(value) !== edgeAddress) out.push(`${name}: trusts ${value}, not only ${EDGE_SERVICE} (${edgeAddress}/32)`);
     }
   }
   return out;

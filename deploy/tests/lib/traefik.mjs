@@ -5,7 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseYaml } from './compose.mjs';
 
-// ---- Go template subset: {{ env "X" }}, {{ range $i := until (atoi (env "X")) }}, {{ add1 $i }} ----
+// ---- Go template subset: {{ env "X" }}, {{ range $i := until (atoi (env "X")) }}, {{ add1 $i }},
+// {{ if not (env "X") }} ... {{ end }} ----
 
 function tokenize(template) {
   const tokens = [];
@@ -51,6 +52,7 @@ const functions = {
   atoi: (_, s) => Number.parseInt(s, 10) || 0,
   until: (_, n) => Array.from({ length: n }, (_, i) => i),
   add1: (_, n) => Number(n) + 1,
+  not: (_, v) => !v,
 };
 
 function evaluate(node, vars) {
@@ -74,6 +76,12 @@ export function renderTemplate(template, env) {
       const t = tokens[pos++];
       if (t.type === 'text') { out += t.value; continue; }
       if (t.expr === 'end') return out;
+      const cond = /^if\s+([\s\S]+)$/.exec(t.expr);
+      if (cond) {
+        const body = block(vars); // up to the matching end
+        if (evaluate(parseExpression(cond[1]), vars)) out += body;
+        continue;
+      }
       const range = /^range\s+(\$\w+)\s*:=\s*([\s\S]+)$/.exec(t.expr);
       if (range) {
         const items = evaluate(parseExpression(range[2]), vars);
@@ -96,7 +104,7 @@ export function renderTemplate(template, env) {
 
 /** Every *.yml of a dynamic directory, rendered and merged like the file provider does. */
 export function loadDynamicDirectory(dir, env) {
-  const merged = { http: { routers: {}, middlewares: {}, services: {} }, tls: { options: {}, stores: {} } };
+  const merged = { http: { routers: {}, middlewares: {}, services: {} }, tls: { options: {}, stores: {}, certificates: [] } };
   const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
   for (const file of files) {
     const doc = parseYaml(renderTemplate(readFileSync(join(dir, file), 'utf8'), env)) ?? {};
@@ -107,6 +115,7 @@ export function loadDynamicDirectory(dir, env) {
     }
     Object.assign(merged.tls.options, doc.tls?.options ?? {});
     Object.assign(merged.tls.stores, doc.tls?.stores ?? {});
+    merged.tls.certificates.push(...(doc.tls?.certificates ?? []));
   }
   return { config: merged, files };
 }

@@ -12,4 +12,6 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'S
 \set password `cat /run/secrets/postgres_exporter_password`
 CREATE ROLE postgres_exporter LOGIN PASSWORD :'password' CONNECTION LIMIT 3;
 GRANT pg_monitor TO postgres_exporter;
+-- Explicit: 20-roles.sql revokes CONNECT from PUBLIC.
+SELECT format('GRANT CONNECT ON DATABASE %I TO postgres_exporter', current_database()) \gexec
 SQL
