@@ -29,6 +29,10 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
 
     private static readonly TimeSpan RtoTarget = TimeSpan.FromMinutes(2);
 
+    private const string WritePrefix = "w";
+
+    private static bool IsDrillWrite(string code) => code.StartsWith(WritePrefix, StringComparison.Ordinal) && code.Length == 7;
+
     /// <summary>A link created through the API: sent and answered on the client's clock (the same clock PostgreSQL uses).</summary>
     private sealed record Write(string Code, DateTimeOffset Sent, DateTimeOffset Answered);
 
@@ -65,19 +69,22 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         var database = await postgres.CreateDatabaseAsync("drill");
         await pgbackrest.RunAsync("stanza-create");
         await pgbackrest.RunAsync("check");
-        var full = await TimedBackupAsync(pgbackrest, "full");
-        Log($"full backup: {full.Seconds:F1} s, {Mb(full.Bytes):F1} MB, {full.Bytes / 1e6 / full.Seconds:F1} MB/s");
+        var fullBackup = TimedBackupAsync(pgbackrest, "full");
 
-        // 2. Load through the real API and worker: links created one after another, each clicked, and clicks on older links.
+        // 2. Load through the real API and worker (started while the backup runs): links created one after
+        // another, each clicked, and clicks on older links.
         await using var redis = await RedisServer.StartAsync();
         var environment = ApiEnvironment(database, redis.ConnectionString);
-        var apiStarting = StartApiAsync(environment);
+        // Generous: on a busy 2-core machine the first start of both services (JIT) takes a while.
+        var apiStarting = ServiceProcess.StartAsync("Shortener.Api", environment, readyTimeout: TimeSpan.FromSeconds(90));
         var workerStarting = ServiceProcess.StartAsync("Shortener.Worker", new Dictionary<string, string>(environment)
         {
             ["Aggregator__PollInterval"] = "00:00:00.05",
-        });
+        }, readyTimeout: TimeSpan.FromSeconds(90));
         await using var api = await apiStarting;
         await using var worker = await workerStarting;
+        var full = await fullBackup;
+        Log($"full backup: {full.Seconds:F1} s, {Mb(full.Bytes):F1} MB, {full.Bytes / 1e6 / full.Seconds:F1} MB/s");
         // Links for the RTO probes: never redirected before the disaster, so no cache can answer for PostgreSQL.
         var probeCodes = await SeedLinksAsync(database, "probe", 2000);
 
@@ -125,10 +132,12 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         await pgbackrest.RunAsync("restore", "--type=time", "--target=" + target.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff+00", CultureInfo.InvariantCulture),
             "--target-action=promote");
         var restoreSeconds = restore.Elapsed.TotalSeconds;
+        Log($"restore to T: {restoreSeconds:F1} s");
         await postgres.StartProcessAsync();
         await LocalProcess.WaitUntilAsync(async () => !await ScalarAsync<bool>(database, "SELECT pg_is_in_recovery()"),
             TimeSpan.FromSeconds(90), "recovery to reach T and promote");
         var promoted = disaster.Elapsed;
+        Log($"promoted {promoted.TotalSeconds:F1} s after the disaster");
         var redirectBack = await firstRedirect.WaitAsync(TimeSpan.FromSeconds(90));
         var writeBack = await FirstSuccessfulWriteAsync(api, disaster);
         stopLoad.Cancel();
@@ -206,8 +215,9 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
     {
         var scratchDir = Path.Combine(pgbackrest.WorkDir, "scratch");
         var clock = Stopwatch.StartNew();
+        // Only the application's database gets its files; the other databases are restored as empty sparse files.
         await pgbackrest.RunAsync("restore", "--set=" + label, "--type=immediate", "--target-action=promote",
-            "--archive-mode=off", "--pg1-path=" + scratchDir);
+            "--archive-mode=off", "--db-include=" + databaseName, "--pg1-path=" + scratchDir);
         await using var scratch = PostgresServer.ForExistingDataDir(scratchDir, ["archive_mode=off"]);
         await scratch.StartProcessAsync();
         var copy = new NpgsqlConnectionStringBuilder(scratch.ConnectionString("postgres")) { Database = databaseName }.ConnectionString;
@@ -215,7 +225,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(60), "the scratch copy to finish recovery");
         Log($"scratch restore of backup {label} on port {scratch.Port}: ready in {clock.Elapsed.TotalSeconds:F1} s while production kept running");
 
-        var present = (await CodesAsync(copy)).ToHashSet(StringComparer.Ordinal);
+        var present = (await CodesAsync(copy)).Where(IsDrillWrite).ToHashSet(StringComparer.Ordinal);
         var snapshot = writes.ToList();
         var before = snapshot.Where(w => w.Answered <= backupRequested).ToList();
         var after = snapshot.Where(w => w.Sent > backupFinished).ToList();
@@ -230,7 +240,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         using var client = AuthenticatedClient(api);
         for (var n = 0; !stop.IsCancellationRequested; n++)
         {
-            var code = "w" + n.ToString("D6", CultureInfo.InvariantCulture);
+            var code = WritePrefix + n.ToString("D6", CultureInfo.InvariantCulture);
             var sent = DateTimeOffset.UtcNow;
             try
             {
@@ -241,6 +251,8 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
                     writes.Enqueue(new Write(code, sent, answered));
                     clicks.Enqueue(new Click(code, DateTimeOffset.UtcNow));
                     using var redirect = await client.GetAsync("/" + code, CancellationToken.None);
+                    // A steady, known rate (at most ~50 links/s) rather than all the CPU the backups also need.
+                    await Task.Delay(20, CancellationToken.None);
                 }
                 else
                 {
@@ -277,7 +289,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
             {
                 // The click may still have been buffered; counted clicks are only bounded above by what was sent.
             }
-            await Task.Delay(5, CancellationToken.None);
+            await Task.Delay(10, CancellationToken.None);
         }
     }
 
@@ -316,9 +328,10 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         throw new TimeoutException("no write succeeded within 60 s of the promotion");
     }
 
+    // No pooling in these helpers: a pooled connection from before the disaster would be a dead one.
     private static async Task<List<string>> CodesAsync(string connectionString)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT code FROM links", connection);
         await using var reader = await command.ExecuteReaderAsync();
@@ -329,7 +342,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
 
     private static async Task<Dictionary<string, long>> ClickCountsAsync(string connectionString)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT code, sum(clicks)::bigint FROM link_clicks_daily GROUP BY code", connection);
         await using var reader = await command.ExecuteReaderAsync();
@@ -393,8 +406,11 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
 
     private static double Mb(long bytes) => bytes / 1e6;
 
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
     private void Log(string line)
     {
+        line = $"[{_clock.Elapsed.TotalSeconds,5:F1} s] {line}";
         output.WriteLine(line);
         // Also on the console of `make restore-drill`, which prints no test output for passing tests.
         Console.WriteLine("restore drill: " + line);
