@@ -57,6 +57,8 @@ EOF
       -c "archive_command=pgbackrest --config=$config --stanza=$stanza archive-push %p"
     ;;
   stanza)
+    # Once only: stanza-create takes the archive lock, which a recovering server's archive-get needs.
+    [ -e "$dir/repo/archive/$stanza/archive.info" ] && [ -e "$dir/repo/backup/$stanza/backup.info" ] && exit 0
     pgbackrest stanza-create >/dev/null
     ;;
   backup)
@@ -66,7 +68,8 @@ EOF
     if [ -x apps/tools/Shortener.BackupMetrics/bin/Debug/net10.0/Shortener.BackupMetrics ]; then
       # node_exporter's textfile collector can serve this file (docs/runbooks/backup-too-old.md).
       apps/tools/Shortener.BackupMetrics/bin/Debug/net10.0/Shortener.BackupMetrics --out "$dir/metrics/pgbackrest.prom" \
-        --info-file <(pgbackrest --output=json info) || true
+        --info-file <(pgbackrest --output=json info) \
+        --postgres "Host=127.0.0.1;Port=$(sed -n 's/^pg1-port=//p' "$config");Username=postgres;Database=postgres" || true
     fi
     ;;
   restore)

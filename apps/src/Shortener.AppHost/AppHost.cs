@@ -25,6 +25,8 @@ builder.Services.AddHealthChecks()
 
 var postgres = builder.AddExecutable("postgres", "bash", repoRoot,
         "scripts/postgres.sh", Path.Combine(dataDir, "postgres"), postgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    // WAL archived into a local pgBackRest repository; `make backup` / `make restore` use the same config.
+    .WithEnvironment("PGBACKREST_CONFIG", Path.Combine(dataDir, "pgbackrest", "pgbackrest.conf"))
     .WithHealthCheck("postgres-accepts-queries");
 
 var redis = builder.AddExecutable("redis", "redis-server", Path.Combine(dataDir, "redis"),
@@ -88,7 +90,10 @@ static void AddLocalObservability(IDistributedApplicationBuilder builder, string
     builder.AddExecutable("alertmanager", "prometheus-alertmanager", alertmanagerDir,
         "--config.file=" + Path.Combine(alertmanagerDir, "alertmanager.yml"), "--storage.path=" + Path.Combine(alertmanagerDir, "data"),
         "--web.listen-address=127.0.0.1:9093", "--cluster.listen-address=", "--web.external-url=http://127.0.0.1:9093");
-    builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=127.0.0.1:9100");
+    // The textfile collector serves the backup metrics `make backup` writes (pgbackrest_*, postgres_wal_*).
+    Directory.CreateDirectory(Path.Combine(dataDir, "pgbackrest", "metrics"));
+    builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=127.0.0.1:9100",
+        "--collector.textfile.directory=" + Path.Combine(dataDir, "pgbackrest", "metrics"));
     builder.AddExecutable("blackbox-exporter", "prometheus-blackbox-exporter", dataDir,
         "--config.file=/etc/prometheus/blackbox.yml", "--web.listen-address=127.0.0.1:9115");
     builder.AddExecutable("redis-exporter", "prometheus-redis-exporter", dataDir,

@@ -44,6 +44,10 @@ public sealed class PgBackRest : IDisposable
         $"archive_timeout={(int)archiveTimeout.TotalSeconds}s",
         // The socket outside the data directory, so a backup never carries it.
         $"unix_socket_directories={SocketDir}",
+        // The server's log (recovery progress, archiver errors) stays in the work directory for a failed drill.
+        "logging_collector=on",
+        $"log_directory={Path.Combine(WorkDir, "log")}",
+        "log_filename=postgresql-%H%M%S.log",
         // The drill measures real durability: the test server's shortcuts are turned back off.
         "full_page_writes=on",
         "synchronous_commit=on",
@@ -107,8 +111,12 @@ public sealed class PgBackRest : IDisposable
 
     public async Task<JsonElement> InfoAsync() => JsonDocument.Parse(await RunAsync("--output=json", "info")).RootElement.Clone();
 
+    /// <summary>Keep the work directory (repository, logs) for a post-mortem.</summary>
+    public bool Keep { get; set; }
+
     public void Dispose()
     {
+        if (Keep) return;
         try
         {
             Directory.Delete(WorkDir, recursive: true);

@@ -54,6 +54,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         finally
         {
             report["duration_seconds"] = drill.Elapsed.TotalSeconds;
+            pgbackrest.Keep = !succeeded;
             WriteDrillMetrics(succeeded, report);
         }
     }
@@ -108,6 +109,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         var countedBeforeTarget = await ClickCountsAsync(database);
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         var target = DateTimeOffset.UtcNow;
+        Log($"T = {Timestamp(target)}");
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         // Writes continue past T. The archive has to hold a commit after T for recovery to stop at T.
         var lsnAfterTarget = await ScalarAsync<string>(database, "SELECT pg_walfile_name(pg_current_wal_insert_lsn())");
@@ -129,7 +131,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
 
         // 5. Point-in-time restore to T into the empty directory, then start; recovery replays the archive and promotes.
         var restore = Stopwatch.StartNew();
-        await pgbackrest.RunAsync("restore", "--type=time", "--target=" + target.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff+00", CultureInfo.InvariantCulture),
+        await pgbackrest.RunAsync("restore", "--type=time", "--target=" + Timestamp(target),
             "--target-action=promote");
         var restoreSeconds = restore.Elapsed.TotalSeconds;
         Log($"restore to T: {restoreSeconds:F1} s");
@@ -154,7 +156,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         var lost = mustExist.Where(w => !present.Contains(w.Code)).ToList();
         var resurrected = mustNotExist.Where(w => present.Contains(w.Code)).ToList();
         Assert.True(lost.Count == 0, $"{lost.Count} writes committed before T are missing, e.g. {string.Join(", ", lost.Take(3))}");
-        Assert.True(resurrected.Count == 0, $"{resurrected.Count} writes sent after T are present, e.g. {string.Join(", ", resurrected.Take(3))}");
+        Assert.True(resurrected.Count == 0, $"{resurrected.Count} writes sent after T are present, e.g. {string.Join(", ", resurrected.Take(3).Select(w => $"{w.Code} sent {Timestamp(w.Sent)}"))}; logs in {pgbackrest.WorkDir}/log");
         Assert.True(mustNotExist.Count > 0, "no write was made after T: the drill proves nothing about the target");
 
         var counted = await ClickCountsAsync(database);
@@ -403,6 +405,8 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         File.Move(path + ".tmp", path, overwrite: true);
         Log($"drill metrics: {path}");
     }
+
+    private static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff+00", CultureInfo.InvariantCulture);
 
     private static double Mb(long bytes) => bytes / 1e6;
 
