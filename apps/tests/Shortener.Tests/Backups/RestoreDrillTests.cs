@@ -77,11 +77,11 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         await using var redis = await RedisServer.StartAsync();
         var environment = ApiEnvironment(database, redis.ConnectionString);
         // Generous: on a busy 2-core machine the first start of both services (JIT) takes a while.
-        var apiStarting = ServiceProcess.StartAsync("Shortener.Api", environment, readyTimeout: TimeSpan.FromSeconds(90));
+        var apiStarting = ServiceProcess.StartAsync("Shortener.Api", environment, readyTimeout: TimeSpan.FromSeconds(180));
         var workerStarting = ServiceProcess.StartAsync("Shortener.Worker", new Dictionary<string, string>(environment)
         {
             ["Aggregator__PollInterval"] = "00:00:00.05",
-        }, readyTimeout: TimeSpan.FromSeconds(90));
+        }, readyTimeout: TimeSpan.FromSeconds(180));
         await using var api = await apiStarting;
         await using var worker = await workerStarting;
         var full = await fullBackup;
