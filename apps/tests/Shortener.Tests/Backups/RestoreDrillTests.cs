@@ -121,7 +121,10 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         Log($"WAL written at T archived {archiveLag:F1} s later (archive_timeout {ArchiveTimeout.TotalSeconds} s, asynchronous archive-push)");
         await Task.Delay(TimeSpan.FromSeconds(1));
 
-        // 4. Disaster: PostgreSQL killed, its data directory deleted. The API and worker keep running.
+        // 4. Disaster: PostgreSQL killed, its data directory deleted. The API and worker keep running; the
+        // load stops here, so every recorded write and click predates the disaster (the RTO probes follow).
+        stopLoad.Cancel();
+        await load;
         var disaster = Stopwatch.StartNew();
         var disasterAt = DateTimeOffset.UtcNow;
         await postgres.KillAsync();
@@ -142,9 +145,7 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         Log($"promoted {promoted.TotalSeconds:F1} s after the disaster");
         var redirectBack = await firstRedirect.WaitAsync(TimeSpan.FromSeconds(90));
         var writeBack = await FirstSuccessfulWriteAsync(api, disaster);
-        stopLoad.Cancel();
         await probing.CancelAsync();
-        await load;
         var lastAnsweredBeforeDisaster = writes.Where(w => w.Answered < disasterAt).Max(w => w.Answered);
 
         // 6. Verify: write by write against T; clicks against what was counted before T and clicked by then.
@@ -159,16 +160,18 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         Assert.True(resurrected.Count == 0, $"{resurrected.Count} writes sent after T are present, e.g. {string.Join(", ", resurrected.Take(3).Select(w => $"{w.Code} sent {Timestamp(w.Sent)}"))}; logs in {pgbackrest.WorkDir}/log");
         Assert.True(mustNotExist.Count > 0, "no write was made after T: the drill proves nothing about the target");
 
+        // Clicks: what was counted before T survives. Clicks made after T but still in the Redis stream at the
+        // disaster are counted into the restored database by the worker, so the upper bound is every click made.
         var counted = await ClickCountsAsync(database);
-        var clickedBy = clicks.Where(c => c.Sent <= target).GroupBy(c => c.Code).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+        var clicked = clicks.GroupBy(c => c.Code).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
         foreach (var (code, before) in countedBeforeTarget)
         {
             Assert.True(counted.GetValueOrDefault(code) >= before, $"{code}: {counted.GetValueOrDefault(code)} clicks after the restore, {before} were counted before T");
         }
-        foreach (var (code, clicksAfterRestore) in counted)
+        foreach (var (code, clicksAfterRestore) in counted.Where(c => IsDrillWrite(c.Key)))
         {
-            Assert.True(clicksAfterRestore <= clickedBy.GetValueOrDefault(code),
-                $"{code}: {clicksAfterRestore} clicks counted, only {clickedBy.GetValueOrDefault(code)} were made by T");
+            Assert.True(clicksAfterRestore <= clicked.GetValueOrDefault(code),
+                $"{code}: {clicksAfterRestore} clicks counted, only {clicked.GetValueOrDefault(code)} were made");
         }
         // The worker records each event id and its count in one statement: the restored state must agree.
         Assert.Equal(await ScalarAsync<long>(database, "SELECT count(*) FROM processed_click_events"),
