@@ -36,6 +36,20 @@ resilience: ## Only the resilience tests under load (PostgreSQL/Redis stopped, S
 	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
 	dotnet test apps/tests/Shortener.Tests --no-build --filter Category=Resilience --logger "console;verbosity=normal"
 
+.PHONY: restore-drill
+restore-drill: ## Backup and point-in-time restore drill (pgBackRest, real PostgreSQL, API and worker); prints RPO/RTO; part of `make test` too
+	@scripts/prerequisites.sh test
+	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
+	dotnet test apps/tests/Shortener.Tests --no-build --filter Category=RestoreDrill --logger "console;verbosity=normal"
+
+.PHONY: backup
+backup: ## pgBackRest backup of the `make run` PostgreSQL into .data/pgbackrest: make backup [TYPE=full|diff|incr]
+	@scripts/backup.sh backup $(or $(TYPE),incr)
+
+.PHONY: restore
+restore: ## Restore the `make run` PostgreSQL (stop make run first): newest backup, or make restore TARGET='2026-12-02 07:30:00+00'
+	@scripts/backup.sh restore "$(TARGET)"
+
 .PHONY: bench
 bench: ## Benchmarks with same-run baselines (isolated Release build, fresh PostgreSQL/Redis): make bench ARGS=--quick
 	@scripts/bench.sh $(ARGS)
@@ -84,7 +98,7 @@ clean: ## Remove build output
 
 .PHONY: clean-data
 clean-data: ## Delete the local PostgreSQL/Redis data of `make run` (.data/, and the cluster it links to when the clone is private)
-	@if [ -L .data/postgres ]; then rm -rf "$$(readlink -f .data/postgres)"; fi
+	@if [ -L .data/postgres ]; then rm -rf "$$(dirname "$$(readlink -f .data/postgres)")"; fi
 	rm -rf .data
 
 # --- Kubernetes (deploy/k8s) ---------------------------------------------------------------------

@@ -4,6 +4,7 @@
 # PostgreSQL refuses to run as root, so as root it runs as the "postgres" system user.
 # Usage: [SHORTENER_DATABASE=name] scripts/postgres.sh DATA_DIR PORT [extra postgres -c settings...]
 # With SHORTENER_DATABASE: creates that database if missing and applies the application roles.
+# With PGBACKREST_CONFIG set, WAL is archived into that pgBackRest repository (scripts/backup.sh).
 set -euo pipefail
 data_dir=$(realpath -m "$1"); port=$2; shift 2
 
@@ -18,14 +19,29 @@ if [ "$(id -u)" = 0 ]; then
   as_owner=(setpriv --reuid=postgres --regid=postgres --init-groups --)
   # A clone under a directory the postgres user cannot traverse (root's home is 0700, so is mktemp -d):
   # the cluster lives under /var/lib/shortener instead, and DATA_DIR becomes a symlink to it.
+  # One directory per clone; `make clean-data` deletes it with .data/.
+  home=/var/lib/shortener/$(sha256sum <<<"$data_dir" | cut -c1-16)
   if ! "${as_owner[@]}" test -x "$(dirname "$data_dir")"; then
-    outside=/var/lib/shortener/$(sha256sum <<<"$data_dir" | cut -c1-16)/postgres
-    mkdir -p "$(dirname "$outside")"
-    chmod 755 /var/lib/shortener "$(dirname "$outside")"
+    outside=$home/postgres
+    mkdir -p "$home"
+    chmod 755 /var/lib/shortener "$home"
     if [ -d "$data_dir" ] && [ ! -L "$data_dir" ]; then mv "$data_dir" "$outside"; fi
     ln -sfn "$outside" "$data_dir"
     echo "$data_dir is not reachable by the postgres user: the cluster is kept in $outside"
     data_dir=$outside
+  fi
+  # The same for the pgBackRest repository, which archive_command (run by postgres) writes to.
+  if [ -n "${PGBACKREST_CONFIG:-}" ]; then
+    repo_dir=$(dirname "$(realpath -m "$PGBACKREST_CONFIG")")
+    if ! "${as_owner[@]}" test -x "$(dirname "$repo_dir")"; then
+      outside_repo=$home/pgbackrest
+      mkdir -p "$home"
+      chmod 755 /var/lib/shortener "$home"
+      if [ -d "$repo_dir" ] && [ ! -L "$repo_dir" ]; then mv "$repo_dir" "$outside_repo"; fi
+      ln -sfn "$outside_repo" "$repo_dir"
+      PGBACKREST_CONFIG=$outside_repo/$(basename "$PGBACKREST_CONFIG")
+      export PGBACKREST_CONFIG
+    fi
   fi
 fi
 
@@ -37,8 +53,20 @@ if [ ! -s "$data_dir/PG_VERSION" ]; then
 fi
 
 settings=(-c listen_addresses=127.0.0.1 -c port="$port" -c unix_socket_directories="$data_dir" -c max_connections=200 "$@")
+if [ -n "${PGBACKREST_CONFIG:-}" ]; then
+  mapfile -t archiving < <("$(dirname "$0")/backup.sh" configure "$data_dir" "$port")
+  settings+=("${archiving[@]}")
+fi
 "${as_owner[@]}" "$bin_dir/postgres" -D "$data_dir" "${settings[@]}" &
 pid=$!
+if [ -n "${PGBACKREST_CONFIG:-}" ]; then
+  # The stanza once PostgreSQL answers (idempotent); until then archive_command fails and PostgreSQL retries.
+  ( for _ in $(seq 1 60); do
+      "$(dirname "$0")/backup.sh" stanza 2>/dev/null && exit 0
+      sleep 1
+    done
+    echo "pgbackrest stanza-create failed: run scripts/backup.sh stanza to see why" >&2 ) &
+fi
 # postgres treats SIGTERM as "smart" shutdown (waits for every client); SIGINT is the fast, clean one.
 trap 'kill -INT "$pid" 2>/dev/null' TERM INT
 

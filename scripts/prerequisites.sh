@@ -12,6 +12,8 @@ have redis-server || missing+=(redis-server)
 have redis-cli || missing+=(redis-tools)
 have setpriv || missing+=(util-linux)
 have curl || missing+=(curl)
+# Backups: WAL archiving in `make run`, make backup/restore, and the restore drill in `make test`.
+have pgbackrest || missing+=(pgbackrest)
 # Prometheus, Alertmanager and the exporters: started by `make run`, checked by `make test`.
 have prometheus || missing+=(prometheus)
 have prometheus-alertmanager || missing+=(prometheus-alertmanager)

@@ -75,6 +75,14 @@ done
 derived redis_acl redis_api_password redis_acl
 derived redis_exporter_passwords redis_exporter_password redis_exporter_map
 
+# pgBackRest (compose.backup.yaml): the repositories' cipher passes (lose them and every backup is
+# unreadable: keep a copy off the host) and placeholders for the S3 keys of repo2.
+pgbackrest_conf() {
+  printf '[global]\nrepo1-cipher-pass=%s\nrepo2-cipher-pass=%s\n' "$(random 64)" "$(random 64)"
+  printf 'repo2-s3-key=replace-with-the-s3-access-key\nrepo2-s3-key-secret=replace-with-the-s3-secret-key\n'
+}
+secret pgbackrest_secrets pgbackrest_conf
+
 # The API's first admin key (at least 32 characters).
 secret bootstrap_api_key random 48
 

@@ -50,6 +50,8 @@ builder.Services.AddHealthChecks()
 var postgres = builder.AddExecutable("postgres", "bash", repoRoot,
         "scripts/postgres.sh", Path.Combine(dataDir, "postgres"), Port(ports.Postgres))
     .WithEnvironment("SHORTENER_DATABASE", "shortener")
+    // WAL archived into a local pgBackRest repository; `make backup` / `make restore` use the same config.
+    .WithEnvironment("PGBACKREST_CONFIG", Path.Combine(dataDir, "pgbackrest", "pgbackrest.conf"))
     .WithHealthCheck("postgres-accepts-queries");
 
 var redis = builder.AddExecutable("redis", "redis-server", Path.Combine(dataDir, "redis"),
@@ -169,7 +171,10 @@ static void AddLocalObservability(IDistributedApplicationBuilder builder, string
     builder.AddExecutable("alertmanager", "prometheus-alertmanager", alertmanagerDir,
         "--config.file=" + Path.Combine(alertmanagerDir, "alertmanager.yml"), "--storage.path=" + Path.Combine(alertmanagerDir, "data"),
         "--web.listen-address=" + loopback(ports.Alertmanager), "--cluster.listen-address=", "--web.external-url=http://" + loopback(ports.Alertmanager));
-    builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=" + loopback(ports.NodeExporter));
+    // The textfile collector serves the backup metrics `make backup` writes (pgbackrest_*, postgres_wal_*).
+    Directory.CreateDirectory(Path.Combine(dataDir, "pgbackrest", "metrics"));
+    builder.AddExecutable("node-exporter", "prometheus-node-exporter", dataDir, "--web.listen-address=" + loopback(ports.NodeExporter),
+        "--collector.textfile.directory=" + Path.Combine(dataDir, "pgbackrest", "metrics"));
     builder.AddExecutable("blackbox-exporter", "prometheus-blackbox-exporter", dataDir,
         "--config.file=/etc/prometheus/blackbox.yml", "--web.listen-address=" + loopback(ports.Blackbox));
     // The read-only ACL user; the password through the environment, not the command line.

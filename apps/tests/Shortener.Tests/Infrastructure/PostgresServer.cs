@@ -15,6 +15,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private static readonly SemaphoreSlim s_createLock = new(1, 1);
     private readonly string _binDir;
     private Process? _process;
+    private IReadOnlyList<string> _settings = [];
 
     private PostgresServer(string binDir, string dataDir, int port)
     {
@@ -23,6 +24,8 @@ public sealed class PostgresServer : IAsyncDisposable
         Port = port;
     }
 
+    public string BinDir => _binDir;
+
     public string DataDir { get; }
     public int Port { get; }
     public bool IsRunning => _process is { HasExited: false };
@@ -30,29 +33,44 @@ public sealed class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=3;Command Timeout=10";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>
+    /// Starts a new server. <paramref name="settings"/> (given the server, so they can name its data directory and
+    /// port) are extra <c>-c name=value</c> settings, kept for every later start, e.g. WAL archiving.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(Func<PostgresServer, IReadOnlyList<string>>? settings = null)
     {
-        var binDir = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "postgres"))).Order().LastOrDefault()
-            : null;
-        if (binDir is null)
-        {
-            throw new InvalidOperationException(
-                "PostgreSQL is not installed. Install it with: sudo apt-get install -y postgresql (make test does this when run as root).");
-        }
-
-        var root = Path.Combine(Path.GetTempPath(), "shortener-tests");
-        Directory.CreateDirectory(root);
-        File.SetUnixFileMode(root, (UnixFileMode)0b111_111_111 | UnixFileMode.StickyBit);
-        var dataDir = Path.Combine(root, $"pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..30]);
+        var dataDir = Path.Combine(TempRoot(), $"pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..30]);
         Directory.CreateDirectory(dataDir);
         if (LocalProcess.IsRoot) await LocalProcess.RunAsync("chown", "postgres:postgres", dataDir);
 
-        var server = new PostgresServer(binDir, dataDir, LocalProcess.FreePort());
+        var server = new PostgresServer(FindBinDir(), dataDir, LocalProcess.FreePort());
+        server._settings = settings?.Invoke(server) ?? [];
         await server.RunAsOwnerAsync("initdb", "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync");
         await server.StartProcessAsync();
         await server.MigrateTemplateAsync();
         return server;
+    }
+
+    /// <summary>A server for a data directory that already exists (e.g. restored from a backup), on a new port; not started.</summary>
+    public static PostgresServer ForExistingDataDir(string dataDir, IReadOnlyList<string> settings) =>
+        new(FindBinDir(), dataDir, LocalProcess.FreePort()) { _settings = settings };
+
+    /// <summary>A directory every user can create in (sticky, like /tmp), so the postgres user can reach what lies below.</summary>
+    public static string TempRoot()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "shortener-tests");
+        Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_111_111 | UnixFileMode.StickyBit);
+        return root;
+    }
+
+    private static string FindBinDir()
+    {
+        var binDir = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Where(d => File.Exists(Path.Combine(d, "postgres"))).Order().LastOrDefault()
+            : null;
+        return binDir ?? throw new InvalidOperationException(
+            "PostgreSQL is not installed. Install it with: sudo apt-get install -y postgresql (make test does this when run as root).");
     }
 
     /// <summary>A fresh, migrated database of its own for one test class.</summary>
@@ -84,13 +102,24 @@ public sealed class PostgresServer : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGKILL, as a crash: no shutdown checkpoint, nothing flushed.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null) return;
+        LocalProcess.Signal(_process, LocalProcess.SigKill);
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        _process.Dispose();
+        _process = null;
+    }
+
     public async Task StartProcessAsync()
     {
-        var arguments = new List<string>
-        {
+        List<string> arguments =
+        [
             "-D", DataDir, "-c", "listen_addresses=127.0.0.1", "-c", $"port={Port}", "-c", $"unix_socket_directories={DataDir}",
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
-        };
+            .. _settings.SelectMany(setting => new[] { "-c", setting }),
+        ];
         _process = LocalProcess.IsRoot
             ? LocalProcess.Start("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", Path.Combine(_binDir, "postgres"), .. arguments])
             : LocalProcess.Start(Path.Combine(_binDir, "postgres"), arguments);

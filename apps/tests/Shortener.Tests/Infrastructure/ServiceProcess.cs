@@ -20,7 +20,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
-    public static async Task<ServiceProcess> StartAsync(string project, IDictionary<string, string> environment, bool waitUntilReady = true)
+    public static async Task<ServiceProcess> StartAsync(string project, IDictionary<string, string> environment, bool waitUntilReady = true,
+        TimeSpan? readyTimeout = null)
     {
         var assembly = Path.Combine(RepoRoot(), "apps", "src", project, "bin", BuildConfiguration(), "net10.0", project + ".dll");
         if (!File.Exists(assembly)) throw new FileNotFoundException($"{assembly} is not built; run `make test`, which builds the solution first.");
@@ -40,7 +41,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             {
                 if (process.HasExited) throw new InvalidOperationException($"{project} exited with {process.ExitCode}");
                 return (await client.GetAsync("/readyz")).IsSuccessStatusCode;
-            }, TimeSpan.FromSeconds(30), $"{project} to be ready");
+            }, readyTimeout ?? TimeSpan.FromSeconds(30), $"{project} to be ready");
         }
         return service;
     }
