@@ -55,6 +55,10 @@ chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 
 	  *) echo "FAULT must be errors, latency, cpu or clear" >&2; exit 2 ;; \
 	esac
 
+.PHONY: docs-check
+docs-check: ## Render every Mermaid diagram in README.md and docs/ in Debian's Chromium (not in `make test`)
+	@scripts/check-mermaid.sh
+
 .PHONY: clean
 clean: ## Remove build output
 	dotnet clean $(SOLUTION) >/dev/null
