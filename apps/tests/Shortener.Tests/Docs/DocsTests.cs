@@ -147,7 +147,7 @@ public sealed partial class DocsTests
     /// What inline code spans and code blocks name: repository paths, test source files ("Worker/WorkerKillTests.cs"),
     /// test methods ("ClassTests.Method", or a method name alone), and make targets.
     /// </summary>
-    private static (int Count, List<string> Missing) MissingReferences(string markdown, string testSources, string everything, IReadOnlySet<string> targets)
+    private static (int Count, List<string> Missing) MissingReferences(string markdown, string testSources, string everything, HashSet<string> targets)
     {
         var count = 0;
         var missing = new List<string>();
