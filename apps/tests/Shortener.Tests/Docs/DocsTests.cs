@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Shortener.Api.Links;
 using Shortener.Tests.Infrastructure;
@@ -70,6 +71,21 @@ public sealed partial class DocsTests
     }
 
     [Fact]
+    public async Task EveryBenchmarkChartInTheReadmeIsWhatChartPyDrawsFromItsResult()
+    {
+        var charts = BenchChart().Matches(File.ReadAllText(Path.Combine(s_root, "README.md"))).Select(m => m.Value).Distinct().ToList();
+        Assert.NotEmpty(charts);
+        foreach (var chart in charts)
+        {
+            var result = Path.ChangeExtension(chart, ".json");
+            Assert.True(File.Exists(Path.Combine(s_root, result)), $"{chart} has no {result} to be drawn from");
+            var drawn = await RunAsync("python3", "bench/chart.py", result, "--stdout");
+            Assert.True(drawn == await File.ReadAllTextAsync(Path.Combine(s_root, chart)),
+                $"{chart} is not what bench/chart.py draws from {result}: run python3 bench/chart.py {result}");
+        }
+    }
+
+    [Fact]
     public void EachCheckFindsTheDefectInABadFixture()
     {
         var readme = Path.Combine(s_root, "README.md");
@@ -84,6 +100,17 @@ public sealed partial class DocsTests
         Assert.Equal(5, missing.Count);
         Assert.Equal("docs", Assert.Single(ExampleCodes("""curl -d '{"url": "https://example.com/docs", "code": "docs"}'""")));
         Assert.NotNull(LinkRules.ValidateCode("docs"));
+    }
+
+    private static async Task<string> RunAsync(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program, args) { WorkingDirectory = s_root, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed: {await errors}");
+        return await output;
     }
 
     private static IEnumerable<string> DocFiles() =>
@@ -255,6 +282,9 @@ public sealed partial class DocsTests
 
     [GeneratedRegex(@"^(?<target>[a-zA-Z_-]+):", RegexOptions.Multiline)]
     private static partial Regex MakeTarget();
+
+    [GeneratedRegex(@"bench/results/[A-Za-z0-9_.-]+\.svg")]
+    private static partial Regex BenchChart();
 
     [GeneratedRegex(@"""code""\s*:\s*""(?<code>[^""]*)""")]
     private static partial Regex ExampleCode();
