@@ -91,6 +91,10 @@ chaos: ## Inject a fault on every API replica: make chaos FAULT=errors RATE=0.3 
 audit: ## Fail on known-vulnerable NuGet packages (direct and transitive; needs nuget.org's audit data, so CI)
 	dotnet restore $(SOLUTION) --force-evaluate -p:NuGetAudit=true -p:NuGetAuditMode=all -p:NuGetAuditGate=true
 
+.PHONY: docs-check
+docs-check: ## Render every Mermaid diagram in README.md and docs/ in Debian's Chromium (not in `make test`)
+	@scripts/check-mermaid.sh
+
 .PHONY: clean
 clean: ## Remove build output
 	dotnet clean $(SOLUTION) >/dev/null

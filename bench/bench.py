@@ -3,7 +3,7 @@
 baselines measured in the same run, worker drain rate, lag, instrumentation overhead and an RSS soak.
 
 Usage: scripts/bench.sh [--quick] [--keep] [--links N] [--duration S] [--soak S]
-Writes bench/results/<date>-<shortsha>[-quick].json and .md and prints the markdown to stdout.
+Writes bench/results/<date>-<shortsha>[-quick].json, .md and .svg (chart.py) and prints the markdown.
 Every server listens on 127.0.0.1 on free ports; every process started here is stopped by PID on exit.
 """
 import argparse
@@ -26,6 +26,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+
+import chart  # bench/chart.py, beside this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -843,8 +845,11 @@ def main():
         json.dump(results, f, indent=2)
     with open(os.path.join(out_dir, name + ".md"), "w") as f:
         f.write(md)
+    # The README's chart comes from here (or `python3 bench/chart.py RESULT.json`), never from hand.
+    with open(os.path.join(out_dir, name + ".svg"), "w") as f:
+        f.write(chart.render(results))
     print(md)
-    log(f"wrote bench/results/{name}.json and .md in {results['total_seconds']} s")
+    log(f"wrote bench/results/{name}.json, .md and .svg in {results['total_seconds']} s")
     if args.keep:
         log(f"kept {work}")
     else:
