@@ -49,6 +49,14 @@ public sealed class Rollout(IReleaseRuntime runtime, ReleaseHistory history, Rol
             log($"gate failed after {rollout.TotalSeconds:F1} s: {failure.Message}");
             if (previous is null)
             {
+                // Nothing to go back to: stop what this release started, rather than leave half of it serving.
+                foreach (var (service, _) in options.Services)
+                {
+                    foreach (var replica in await runtime.ReplicasAsync(service, cancellationToken))
+                    {
+                        if (replica.Image == target.ImageOf(service)) await runtime.RetireAsync(replica, cancellationToken);
+                    }
+                }
                 history.Record(target, DeployOutcome.Failed, failure.Message + "; no previous release to restore", clock.Elapsed);
                 return new DeployResult(DeployOutcome.Failed, failure.Message, rollout, null);
             }

@@ -30,17 +30,22 @@ public sealed class RolloutUnderLoadTests(ITestOutputHelper output)
         var database = await SharedPostgres.CreateDatabaseAsync("rollout");
         await using var redis = await RedisServer.StartAsync();
         var codes = await SeedLinksAsync(database, "roll", 50);
-        var closedPort = LocalProcess.FreePort(); // nothing listens there: B-bad cannot reach its Redis
+        var closedPort = LocalProcess.FreePort(); // nothing listens there: B-bad cannot reach its PostgreSQL or Redis
 
         var releaseA = ReleaseOf("v1.0.0", 'a');
         var badB = ReleaseOf("v1.1.0-bad", 'b');
         var goodB = ReleaseOf("v1.1.0", 'c');
         var noChange = new Dictionary<string, string>();
         var badRedis = new Dictionary<string, string> { ["ConnectionStrings__redis"] = $"127.0.0.1:{closedPort},connectTimeout=500" };
+        // The API stays ready without Redis (redirects carry on from PostgreSQL), not without PostgreSQL.
+        var badPostgres = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__postgres"] = new Npgsql.NpgsqlConnectionStringBuilder(database) { Port = closedPort, Timeout = 1 }.ConnectionString,
+        };
         var releases = new Dictionary<ImageReference, IDictionary<string, string>>
         {
             [releaseA.Api] = noChange, [releaseA.Worker] = noChange, [releaseA.Migrator] = noChange,
-            [badB.Api] = badRedis, [badB.Worker] = badRedis, [badB.Migrator] = noChange,
+            [badB.Api] = badPostgres, [badB.Worker] = badRedis, [badB.Migrator] = noChange,
             [goodB.Api] = noChange, [goodB.Worker] = noChange, [goodB.Migrator] = noChange,
         };
         var services = new Dictionary<string, IDictionary<string, string>>
