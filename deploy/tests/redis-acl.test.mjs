@@ -21,6 +21,7 @@ const METHOD_COMMANDS = {
   StreamCreateConsumerGroup: ['xgroup|create'], StreamGroupInfo: ['xinfo|groups'], StreamLength: ['xlen'],
   StreamPending: ['xpending'], StreamPendingMessages: ['xpending'], StreamRange: ['xrange'],
   StreamReadGroup: ['xreadgroup'], StreamTrimByMinId: ['xtrim'], StreamTrim: ['xtrim'],
+  StreamInfo: ['xinfo|stream'], StreamConsumerInfo: ['xinfo|consumers'], StreamDeleteConsumer: ['xgroup|delconsumer'],
   // ITransaction.Execute(Async): MULTI ... EXEC; IBatch.Execute sends nothing of its own.
   CreateTransaction: ['multi', 'exec'], CreateBatch: [],
 };
@@ -66,6 +67,11 @@ export function commandsIssued(projects) {
       else unknown.add(name);
     }
     for (const [, command] of text.matchAll(/redis\.(?:p?call)\(\s*'(\w+)'/g)) commands.add(command.toLowerCase());
+    // Raw commands: database.Execute(Async)("XGROUP", "SETID", ...) is the container command's subcommand.
+    for (const [, command, sub] of text.matchAll(/\.Execute(?:Async)?\(\s*"(\w+)"(?:\s*,\s*"(\w+)")?/g)) {
+      commands.add(sub && ['xgroup', 'xinfo', 'client', 'config', 'script', 'object', 'memory'].includes(command.toLowerCase())
+        ? `${command.toLowerCase()}|${sub.toLowerCase()}` : command.toLowerCase());
+    }
   }
   return { commands, unknown };
 }

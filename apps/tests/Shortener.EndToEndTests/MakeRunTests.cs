@@ -24,6 +24,7 @@ public sealed class MakeRunTests
         var home = Directory.CreateTempSubdirectory("shortener-newcomer-");
         File.SetUnixFileMode(home.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var clone = Path.Combine(home.FullName, "shortener");
+        Process? run = null;
         try
         {
             await RunAsync("git", ["clone", "--quiet", RepoRoot, clone], TimeSpan.FromMinutes(2));
@@ -31,7 +32,7 @@ public sealed class MakeRunTests
             var output = new StringBuilder();
             var clock = Stopwatch.StartNew();
             // setsid: its own process group, signalled as a terminal's Ctrl-C would signal `make run`.
-            using var run = Start("setsid", ["make", "run"], clone, ports.Environment, output);
+            run = Start("setsid", ["make", "run"], clone, ports.Environment, output);
 
             await WaitForAsync(() => Task.FromResult(Output(output).Contains("Ready in", StringComparison.Ordinal) || run.HasExited),
                 TimeSpan.FromMinutes(12), "make run to print the URLs");
@@ -67,7 +68,13 @@ public sealed class MakeRunTests
         }
         finally
         {
-            StopEverythingUnder(clone);
+            if (run is { HasExited: false })
+            {
+                await RunAsync("kill", ["-TERM", "--", "-" + run.Id.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+                await run.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            run?.Dispose();
+            StopRecorded(Path.Combine(clone, ".data"));
             home.Delete(recursive: true);
         }
     }
@@ -130,7 +137,7 @@ public sealed class MakeRunTests
         }
         finally
         {
-            StopEverythingUnder(dataDir);
+            StopRecorded(dataDir);
             try
             {
                 Directory.Delete(dataDir, recursive: true);
@@ -274,16 +281,23 @@ public sealed class MakeRunTests
         return found;
     }
 
-    /// <summary>Cleanup after a failed assertion, so one failure does not leave a stack running.</summary>
-    private static void StopEverythingUnder(string path)
+    /// <summary>
+    /// Cleanup after a failed assertion: the processes the run recorded (PID and start time, as the AppHost's
+    /// RunRecord writes them), never a scan by pattern, which could hit a stranger.
+    /// </summary>
+    private static void StopRecorded(string dataDir)
     {
-        foreach (var line in ProcessesMentioning(path))
+        var file = Path.Combine(dataDir, "run", "processes");
+        if (!File.Exists(file)) return;
+        foreach (var line in File.ReadAllLines(file))
         {
+            var fields = line.Split(' ');
             try
             {
-                Process.GetProcessById(int.Parse(line.Split(':')[0], CultureInfo.InvariantCulture)).Kill();
+                var pid = int.Parse(fields[0], CultureInfo.InvariantCulture);
+                if (StartTime(pid) == long.Parse(fields[1], CultureInfo.InvariantCulture)) Process.GetProcessById(pid).Kill();
             }
-            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            catch (Exception ex) when (ex is IOException or ArgumentException or InvalidOperationException or FormatException or IndexOutOfRangeException)
             {
                 // Already gone.
             }
