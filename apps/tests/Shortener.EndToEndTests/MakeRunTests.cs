@@ -149,6 +149,41 @@ public sealed class MakeRunTests
         }
     }
 
+    [Fact]
+    public void OnlyProcessesStartedAfterTheRunAreRecorded()
+    {
+        // A defect this guards: a resource not started yet reports PID 0, and the "descendants" of PID 0 are
+        // init and everything under it, which the run then stopped on its way out (this test host included).
+        var dataDir = Directory.CreateTempSubdirectory("shortener-record-").FullName;
+        try
+        {
+            var record = new Shortener.AppHost.LocalRun.RunRecord(dataDir);
+            record.Record("not-started", 0);
+            record.Record("init", 1);
+            record.Record("self", Environment.ProcessId);
+            record.Record("older", ParentOf(Environment.ProcessId));
+            Assert.False(File.Exists(Path.Combine(dataDir, "run", "processes")), "recorded a process the run did not start");
+
+            using var child = Process.Start(new ProcessStartInfo("sleep", ["30"]))!;
+            var started = new Shortener.AppHost.LocalRun.RunRecord(dataDir);
+            // The test host stands in for an AppHost started before its child.
+            started.Record("child", child.Id);
+            Assert.Contains($"{child.Id} ", File.ReadAllText(Path.Combine(dataDir, "run", "processes")), StringComparison.Ordinal);
+            Assert.Equal(1, Shortener.AppHost.LocalRun.RunRecord.StopLeftovers(dataDir, TimeSpan.Zero, TimeSpan.FromSeconds(5)));
+            Assert.True(child.WaitForExit(5000), "the recorded child was not stopped");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static int ParentOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+
     private sealed record Ports(int Api, int Worker, int Postgres, int Redis, int Prometheus, int Alertmanager,
         int NodeExporter, int Blackbox, int RedisExporter, int PostgresExporter, int Dashboard)
     {

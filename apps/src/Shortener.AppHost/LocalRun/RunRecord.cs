@@ -11,6 +11,7 @@ public sealed class RunRecord(string dataDir)
 {
     private readonly Dictionary<int, (string Name, long Start)> _processes = [];
     private readonly Lock _lock = new();
+    private readonly long _since = StartTime(Environment.ProcessId) ?? long.MaxValue;
 
     private static string RunDir(string dataDir) => Path.Combine(dataDir, "run");
     private static string AppHostFile(string dataDir) => Path.Combine(RunDir(dataDir), "apphost.pid");
@@ -38,12 +39,15 @@ public sealed class RunRecord(string dataDir)
     /// <summary>Records a resource's process and everything it has started so far (postgres.sh → postgres → backends).</summary>
     public void Record(string name, int pid)
     {
+        // Only a live process started after this AppHost can be one of ours (a resource not started yet
+        // may report PID 0, whose "descendants" would be every process on the machine).
+        if (pid <= 1 || pid == Environment.ProcessId || StartTime(pid) is not { } rootStart || rootStart < _since) return;
         lock (_lock)
         {
             var changed = false;
             foreach (var process in WithDescendants(pid))
             {
-                if (_processes.ContainsKey(process) || StartTime(process) is not { } start) continue;
+                if (_processes.ContainsKey(process) || StartTime(process) is not { } start || start < _since) continue;
                 _processes[process] = (name, start);
                 changed = true;
             }
@@ -67,7 +71,7 @@ public sealed class RunRecord(string dataDir)
         foreach (var line in File.ReadAllLines(file))
         {
             var fields = line.Split(' ', 3);
-            if (fields.Length == 3 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out var pid)
+            if (fields.Length == 3 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out var pid) && pid > 1 && pid != Environment.ProcessId
                 && long.TryParse(fields[1], CultureInfo.InvariantCulture, out var start) && StartTime(pid) == start)
             {
                 alive.Add((pid, start));
