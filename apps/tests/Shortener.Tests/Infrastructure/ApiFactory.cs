@@ -31,6 +31,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             ["Shutdown:DrainDelay"] = "00:00:00",
             ["RateLimits:RedirectsPerSecond"] = "0",
             ["RateLimits:ManagementPerMinute"] = "0",
+            // Like the rate limits: off unless a test is about it (tests share a host, all from 127.0.0.1).
+            ["Auth:FailuresPerMinute"] = "0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         UseKestrel(0);
