@@ -426,6 +426,10 @@ record "ClickLagGrowing: fired after $lag_fired (worker stopped), resolved after
 # --- dashboards against live data --------------------------------------------------------------
 # Every dashboard panel, variable and recording-rule expression, run against this Prometheus, which
 # has now seen normal traffic, errors, latency and outages of every kind.
+# The restarted worker's click counters appear with its first batch, and rate() needs two scrapes (15 s
+# apart) of them: with pre-aggregated clicks the worker catches up in seconds, so give traffic that long.
+say "Letting Prometheus scrape the restarted worker twice"
+sleep 35
 say "Running every dashboard and recording-rule expression against the game-day Prometheus"
 if scripts/check-dashboards.sh "$prom" >"$work/dashboards-live.log" 2>&1; then
   pass "dashboards and recording rules on live data: $(tail -n 1 "$work/dashboards-live.log")"
