@@ -102,7 +102,12 @@ describe('the policy reports each violation of the bad fixtures', () => {
     assert.deepEqual(v.map((x) => x.rule), ['remote-backend']);
   });
   test('no-secrets and ingress-world in tfvars', async () => {
-    const v = await tfvarsViolations(join(paths.fixtures, 'bad-policy'));
+    // The fake AWS key is assembled here, not committed: nothing in the repository may look like a real one.
+    const dir = mkdtempSync(join(tmpdir(), 'bad-tfvars-'));
+    const fixture = readFileSync(join(paths.fixtures, 'bad-policy', 'production.tfvars'), 'utf8');
+    writeFileSync(join(dir, 'production.tfvars'), `${fixture}aws_secret_access_key = "${'AK' + 'IA'}ABCDEFGHIJKLMNOP"\n`);
+    const v = await tfvarsViolations(dir);
+    rmSync(dir, { recursive: true });
     for (const subject of ['production.tfvars: cloudflare_api_token', 'production.tfvars: aws_secret_access_key']) {
       assert.ok(v.some((x) => x.rule === 'no-secrets' && x.subject === subject), show(v));
     }
