@@ -58,19 +58,9 @@ else
 fi
 
 # --- 2. Policy and consistency tests -----------------------------------------------------------
-if node --test --test-reporter=spec --test-reporter-destination=stdout \
-     --test-reporter=tap --test-reporter-destination="$work/node.tap" "$tests"/*.test.mjs; then
-  node_status=0
-else
-  node_status=$?
-fi
-node_passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/node.tap" | tail -n 1)
-node_failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$work/node.tap" | tail -n 1)
-passed=$((passed + ${node_passed:-0}))
-failed=$((failed + ${node_failed:-0}))
-if [ "$node_status" -ne 0 ] && [ "${node_failed:-0}" -eq 0 ]; then
-  fail "node --test $tests exited $node_status"
-fi
+# shellcheck source=scripts/node-tests.sh disable=SC1091
+source "$(dirname "$0")/node-tests.sh"
+node_tests "$tests" "$work"
 
 # --- 3. Optional linters -----------------------------------------------------------------------
 if command -v yamllint >/dev/null; then
