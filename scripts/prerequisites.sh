@@ -30,6 +30,8 @@ if [ "$purpose" = test ]; then
   have nft || missing+=(nftables)
   # Deploy tool tests: production secrets are age-encrypted (issue 14).
   have age || missing+=(age)
+  # The web console's browser tests (Playwright for .NET drives Debian's Chromium; it never downloads a browser).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if ! have node || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ] || ! have npm; then
     echo "Node.js 20 or later with npm is required for the deployment checks: https://nodejs.org/en/download" >&2
     exit 1

@@ -4,7 +4,7 @@
 # observability stack as local processes, prints the URLs when all are ready, and stops the run with
 # the failing resource's last log lines if one exits or is not ready in time. Ctrl-C stops everything;
 # what is still running afterwards is stopped by the PID the AppHost recorded.
-# Ports (defaults): API_PORT=8080 WORKER_PORT=8081 POSTGRES_PORT=55432 REDIS_PORT=56379
+# Ports (defaults): API_PORT=8080 WORKER_PORT=8081 CONSOLE_PORT=8082 POSTGRES_PORT=55432 REDIS_PORT=56379
 #   PROMETHEUS_PORT=9090 ALERTMANAGER_PORT=9093 DASHBOARD_PORT=18888 (its OTLP and resource ports: +1, +2);
 #   the exporters' ports are Local__NodeExporterPort and the like (see apps/src/Shortener.AppHost/LocalRun).
 set -euo pipefail
@@ -18,7 +18,7 @@ dashboard=${DASHBOARD_PORT:-18888}
 export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:${dashboard}" \
   ASPIRE_ALLOW_UNSECURED_TRANSPORT=true ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="http://127.0.0.1:$((dashboard + 1))" \
   ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL="http://127.0.0.1:$((dashboard + 2))"
-for setting in API_PORT:ApiPort WORKER_PORT:WorkerPort POSTGRES_PORT:PostgresPort REDIS_PORT:RedisPort \
+for setting in API_PORT:ApiPort WORKER_PORT:WorkerPort CONSOLE_PORT:ConsolePort POSTGRES_PORT:PostgresPort REDIS_PORT:RedisPort \
   PROMETHEUS_PORT:PrometheusPort ALERTMANAGER_PORT:AlertmanagerPort; do
   name=${setting%%:*}
   if [ -n "${!name:-}" ]; then export "Local__${setting#*:}=${!name}"; fi

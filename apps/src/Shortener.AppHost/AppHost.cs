@@ -67,7 +67,7 @@ var migrator = builder.AddProject<Projects.Shortener_Migrations>("migrator")
     .WithEnvironment("Migrations__CreateDatabase", "false")
     .WaitFor(postgres);
 
-builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
+var api = builder.AddProject<Projects.Shortener_Api>("api", launchProfileName: null)
     .WithHttpEndpoint(port: ports.Api, isProxied: false)
     .WithHttpHealthCheck("/readyz")
     .WithEnvironment("ConnectionStrings__postgres", appConnection)
@@ -93,6 +93,15 @@ builder.AddProject<Projects.Shortener_Worker>("worker", launchProfileName: null)
     .WithEnvironment("Shutdown__DrainDelay", "00:00:00")
     .WaitFor(redis)
     .WaitForCompletion(migrator);
+
+// The web console: an API client with the signed-in user's key, no database or Redis credentials of its own.
+builder.AddProject<Projects.Shortener_Web>("console", launchProfileName: null)
+    .WithHttpEndpoint(port: ports.Console, isProxied: false)
+    .WithHttpHealthCheck("/readyz")
+    .WithEnvironment("Console__ApiBaseUrl", "http://127.0.0.1:" + Port(ports.Api))
+    .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
+    .WithEnvironment("Shutdown__DrainDelay", "00:00:00")
+    .WaitFor(api);
 
 if (observability)
 {
@@ -123,6 +132,7 @@ static string ReadyBanner(LocalPorts ports, bool observability, string dataDir, 
         "",
         "  Ready in {seconds} s. Ctrl-C stops everything.",
         $"  API            {api}          (OpenAPI: /openapi/v1.json, UI: /scalar)",
+        $"  Console        http://127.0.0.1:{ports.Console}          (sign in with the admin API key below)",
         $"  Worker         http://127.0.0.1:{ports.Worker}/lag",
         $"  Health         {api}/healthz   /readyz   /livez   /version   /metrics",
         $"  Dashboard      {dashboard}          (Aspire: traces, logs, metrics; login link printed above)",

@@ -11,6 +11,13 @@ using Aspire.Hosting.Testing;
 
 namespace Shortener.EndToEndTests;
 
+/// <summary>One local stack for the classes that walk the product (it takes a minute to start).</summary>
+[CollectionDefinition(Name)]
+public sealed class LocalStackCollection : ICollectionFixture<LocalStack>
+{
+    public const string Name = "local stack";
+}
+
 /// <summary>The real AppHost, as `make run` starts it, on throwaway data and free ports.</summary>
 public sealed class LocalStack : IAsyncLifetime
 {
@@ -19,6 +26,7 @@ public sealed class LocalStack : IAsyncLifetime
 
     public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "shortener-e2e", Guid.NewGuid().ToString("N"));
     public int ApiPort { get; } = FreePort();
+    public int ConsolePort { get; } = FreePort();
     public string Key { get; private set; } = "";
 
     public async Task InitializeAsync()
@@ -32,6 +40,7 @@ public sealed class LocalStack : IAsyncLifetime
             $"Local:RedisPort={FreePort()}",
             $"Local:ApiPort={ApiPort}",
             $"Local:WorkerPort={FreePort()}",
+            $"Local:ConsolePort={ConsolePort}",
             // The observability stack is checked by the game day and MakeRunTests.
             "Local:Observability=false",
         ]);
@@ -41,6 +50,7 @@ public sealed class LocalStack : IAsyncLifetime
         await _app.ResourceNotifications.WaitForResourceAsync("migrator", KnownResourceStates.Finished, cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("api", cts.Token);
         await _app.ResourceNotifications.WaitForResourceHealthyAsync("worker", cts.Token);
+        await _app.ResourceNotifications.WaitForResourceHealthyAsync("console", cts.Token);
         Key = (await File.ReadAllTextAsync(Path.Combine(DataDir, "bootstrap-api-key"))).Trim();
 
         // The bootstrap key is stored by the API in the background right after start.
@@ -84,7 +94,8 @@ public sealed class LocalStack : IAsyncLifetime
 }
 
 /// <summary>Walks the product on the local stack, and runs the README's examples exactly as written.</summary>
-public sealed class AppHostTests(LocalStack stack) : IClassFixture<LocalStack>
+[Collection(LocalStackCollection.Name)]
+public sealed class AppHostTests(LocalStack stack)
 {
     [Fact]
     public async Task ACreatedLinkRedirectsAndItsClickShowsUpInTheStats()

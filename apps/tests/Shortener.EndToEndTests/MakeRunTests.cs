@@ -190,12 +190,12 @@ public sealed class MakeRunTests
         return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
     }
 
-    private sealed record Ports(int Api, int Worker, int Postgres, int Redis, int Prometheus, int Alertmanager,
+    private sealed record Ports(int Api, int Worker, int Console, int Postgres, int Redis, int Prometheus, int Alertmanager,
         int NodeExporter, int Blackbox, int RedisExporter, int PostgresExporter, int Dashboard)
     {
         public IEnumerable<(string Name, int Port)> All =>
         [
-            ("API", Api), ("worker", Worker), ("PostgreSQL", Postgres), ("Redis", Redis), ("Prometheus", Prometheus),
+            ("API", Api), ("worker", Worker), ("web console", Console), ("PostgreSQL", Postgres), ("Redis", Redis), ("Prometheus", Prometheus),
             ("Alertmanager", Alertmanager), ("node exporter", NodeExporter), ("blackbox", Blackbox), ("Redis exporter", RedisExporter),
             ("PostgreSQL exporter", PostgresExporter), ("dashboard", Dashboard), ("dashboard OTLP", Dashboard + 1), ("dashboard resources", Dashboard + 2),
         ];
@@ -204,7 +204,7 @@ public sealed class MakeRunTests
         [
             ("API_PORT", Invariant(Api)), ("WORKER_PORT", Invariant(Worker)), ("POSTGRES_PORT", Invariant(Postgres)), ("REDIS_PORT", Invariant(Redis)),
             ("PROMETHEUS_PORT", Invariant(Prometheus)), ("ALERTMANAGER_PORT", Invariant(Alertmanager)), ("DASHBOARD_PORT", Invariant(Dashboard)),
-            ("Local__ApiPort", Invariant(Api)), ("Local__WorkerPort", Invariant(Worker)), ("Local__PostgresPort", Invariant(Postgres)),
+            ("Local__ApiPort", Invariant(Api)), ("Local__WorkerPort", Invariant(Worker)), ("Local__ConsolePort", Invariant(Console)), ("Local__PostgresPort", Invariant(Postgres)),
             ("Local__RedisPort", Invariant(Redis)), ("Local__PrometheusPort", Invariant(Prometheus)), ("Local__AlertmanagerPort", Invariant(Alertmanager)),
             ("Local__NodeExporterPort", Invariant(NodeExporter)), ("Local__BlackboxPort", Invariant(Blackbox)),
             ("Local__RedisExporterPort", Invariant(RedisExporter)), ("Local__PostgresExporterPort", Invariant(PostgresExporter)),
@@ -216,7 +216,7 @@ public sealed class MakeRunTests
     {
         int dashboard;
         do dashboard = FreePort(); while (dashboard > 65530 || !IsFree(dashboard + 1) || !IsFree(dashboard + 2));
-        return new(FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), dashboard);
+        return new(FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), FreePort(), dashboard);
     }
 
     /// <summary>The AppHost `make run` built, run directly on throwaway data with the settings run-local.sh gives it.</summary>

@@ -10,14 +10,15 @@ namespace Shortener.AppHost.LocalRun;
 /// Prometheus targets name.
 /// </summary>
 public sealed record LocalPorts(
-    int Api, int Worker, int Postgres, int Redis,
+    int Api, int Worker, int Console, int Postgres, int Redis,
     int Prometheus, int Alertmanager, int NodeExporter, int Blackbox, int RedisExporter, int PostgresExporter)
 {
-    public static readonly LocalPorts Defaults = new(8080, 8081, 55432, 56379, 9090, 9093, 9100, 9115, 9121, 9187);
+    public static readonly LocalPorts Defaults = new(8080, 8081, 8082, 55432, 56379, 9090, 9093, 9100, 9115, 9121, 9187);
 
     public static LocalPorts From(IConfiguration local) => new(
         local.GetValue("ApiPort", Defaults.Api),
         local.GetValue("WorkerPort", Defaults.Worker),
+        local.GetValue("ConsolePort", Defaults.Console),
         local.GetValue("PostgresPort", Defaults.Postgres),
         local.GetValue("RedisPort", Defaults.Redis),
         local.GetValue("PrometheusPort", Defaults.Prometheus),
@@ -32,6 +33,7 @@ public sealed record LocalPorts(
     {
         yield return ("API", Api);
         yield return ("worker", Worker);
+        yield return ("web console", Console);
         yield return ("PostgreSQL", Postgres);
         yield return ("Redis", Redis);
         if (!observability) yield break;
@@ -51,7 +53,7 @@ public sealed record LocalPorts(
     {
         var byDefault = new Dictionary<int, int>
         {
-            [Defaults.Api] = Api, [Defaults.Worker] = Worker, [Defaults.Postgres] = Postgres, [Defaults.Redis] = Redis,
+            [Defaults.Api] = Api, [Defaults.Worker] = Worker, [Defaults.Console] = Console, [Defaults.Postgres] = Postgres, [Defaults.Redis] = Redis,
             [Defaults.Prometheus] = Prometheus, [Defaults.Alertmanager] = Alertmanager, [Defaults.NodeExporter] = NodeExporter,
             [Defaults.Blackbox] = Blackbox, [Defaults.RedisExporter] = RedisExporter, [Defaults.PostgresExporter] = PostgresExporter,
         };

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Shortener.Api.Redirects;
@@ -109,20 +110,25 @@ public sealed class CacheConsistencyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AThousandConcurrentMissesOfOneCodeReadPostgresOnce()
+    public async Task AThousandConcurrentMissesOfOneCodeShareOneLoad()
     {
         var code = await CreateAsync();
         await _redisDb.KeyDeleteAsync(LinkCache.RedisKey(code));
         var client = _slowReplica.Client(apiKey: null);
-        var before = await MetricAsync(client, "shortener_link_cache_loads_total", "tier=\"database\"");
+        // Loads from either lower tier: the creating replica re-writes the Redis entry itself when its first write
+        // timed out (its pending invalidations are retried every second), and then the load is answered by Redis.
+        // Either way the thousand misses must share one load.
+        // In-process, not /metrics: the exporter caches its scrape response briefly, and these misses can all be
+        // answered within that time.
+        using var probe = new MeterProbe(_slowReplica.Services.GetRequiredService<IMeterFactory>());
 
         _slowPostgres.Delay = TimeSpan.FromMilliseconds(300);
         var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => client.GetAsync("/" + code)));
         _slowPostgres.Delay = TimeSpan.Zero;
 
         Assert.All(responses, response => Assert.Equal(HttpStatusCode.Found, response.StatusCode));
-        var reads = await MetricAsync(client, "shortener_link_cache_loads_total", "tier=\"database\"") - before;
-        Assert.InRange(reads, 1, 3);
+        var loads = probe.Sum("shortener.link_cache.loads");
+        Assert.InRange(loads, 1, 3);
     }
 
     [Fact]
