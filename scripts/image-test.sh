@@ -213,7 +213,7 @@ git_sha=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 # publish layers are reused on the next run.
 build_date=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo "")
 echo "== apps/Dockerfile (GIT_SHA=$git_sha, offline restore from $feed)"
-for target in api worker migrator; do
+for target in api worker migrator console; do
   start=$(now)
   previous=$(podman image inspect --format '{{.Id}}' "localhost/shortener/$target:$tag" 2>/dev/null)
   if podman build --format docker --network none -v "$feed:/nuget-feed:ro" \
@@ -238,11 +238,11 @@ for target in api worker migrator; do
 done
 
 # Image metadata: non-root user, healthcheck (kept only with --format docker), the build's SHA.
-for target in api worker migrator; do
+for target in api worker migrator console; do
   user=$(podman image inspect --format '{{.Config.User}}' "localhost/shortener/$target:$tag")
   check "$target image: Config.User is 1654" "$target image: Config.User is '$user', expected 1654" [ "$user" = 1654 ]
 done
-for target in api worker; do
+for target in api worker console; do
   health=$(podman image inspect --format '{{if .Config.Healthcheck}}{{join .Config.Healthcheck.Test " "}}{{end}}' "localhost/shortener/$target:$tag")
   check "$target image: HEALTHCHECK kept" "$target image: no HEALTHCHECK in the image config" contains "$health" /livez
 done
@@ -417,8 +417,29 @@ else
   fail "worker: not ready (exited, or not within 60 s)"
 fi
 
+echo "== console"
+# csp_ok RESPONSE CSP: a 200 whose policy allows scripts from the site only, never inline ones.
+csp_ok() { [[ $1 == "HTTP/1.1 200"* && $2 == *"script-src 'self'"* && $2 != *unsafe-inline* ]]; }
+console_port=$(free_port)
+start=$(now)
+# Its API (the step above) is stopped by now: the console is ready without it, only sign-in needs it.
+if start_service console "$console_port" -e Console__ApiBaseUrl="$api" && wait_ready "image-test-console-$suffix" "http://127.0.0.1:$console_port"; then
+  pass "console: /readyz 200 ($(elapsed "$start") s after podman run)"
+  common_checks console "$console_port"
+  signin=$(curl -s --max-time 5 -D - -o /dev/null "http://127.0.0.1:$console_port/signin")
+  csp=$(grep -i '^content-security-policy:' <<<"$signin")
+  check "console: GET /signin -> 200, CSP without unsafe-inline" "console: GET /signin -> $(head -n 1 <<<"$signin") $csp" \
+    csp_ok "$signin" "$csp"
+  stop_service console "$console_port"
+else
+  podman logs "image-test-console-$suffix" >"$logs/console.log" 2>&1
+  show "$logs/console-run.log" 5
+  show "$logs/console.log"
+  fail "console: not ready (exited, or not within 60 s)"
+fi
+
 # ---------------------------------------------------------------- report
-echo "== Build times (s): base ${timing[base]}, stand-ins ${timing[standins]}, api ${timing[api]}, worker ${timing[worker]}, migrator ${timing[migrator]}"
+echo "== Build times (s): base ${timing[base]}, stand-ins ${timing[standins]}, api ${timing[api]}, worker ${timing[worker]}, migrator ${timing[migrator]}, console ${timing[console]}"
 echo "== Images"
 podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^localhost/shortener(-image-test)?/" | sort \
   | awk '{ name = $1; $1 = ""; printf "  %-52s %s\n", name, $0 }'
