@@ -195,6 +195,8 @@ public sealed class LinkStore(NpgsqlDataSource dataSource)
     /// </summary>
     private static NpgsqlBatchCommand Breakdown(string column, string code, DateOnly since)
     {
+        // The column name is spliced into the SQL: only these two constants, never input.
+        if (column is not ("referrer_host" or "browser")) throw new ArgumentOutOfRangeException(nameof(column));
         var command = new NpgsqlBatchCommand($"""
             WITH per AS (
                 SELECT {column} AS name, sum(clicks)::bigint AS clicks
