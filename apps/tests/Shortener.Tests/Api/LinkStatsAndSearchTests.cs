@@ -173,6 +173,24 @@ public sealed class LinkStatsAndSearchTests(ApiFixture fixture) : IClassFixture<
         Assert.Equal(0, stats.GetProperty("byBrowser").GetArrayLength());
     }
 
+    [Fact]
+    public async Task TheStatsBodyHasTheShapeTheReadmeAndTheConsoleUse()
+    {
+        // The README's example (a curl click, no Referer) as raw JSON: field names, order and the null are the contract.
+        var code = await CreateAsync(_admin, "https://example.com/shape");
+        await InsertBySourceAsync(code, (0, "", "curl", 1));
+        var body = await (await _admin.GetAsync($"/api/links/{code}/stats")).Content.ReadAsStringAsync();
+        Assert.StartsWith($"{{\"code\":\"{code}\",\"totalClicks\":0,\"days\":[],", body);
+        Assert.EndsWith("\"byReferrer\":[{\"referrer\":null,\"clicks\":1}],\"byBrowser\":[{\"browser\":\"curl\",\"clicks\":1}]}", body);
+
+        // And the OpenAPI document describes both arrays and the list's q.
+        var openApi = await (await _admin.GetAsync("/openapi/v1.json")).Content.ReadAsStringAsync();
+        foreach (var name in new[] { "\"byReferrer\"", "\"byBrowser\"", "\"referrer\"", "\"browser\"", "\"name\": \"q\"" })
+        {
+            Assert.Contains(name, openApi);
+        }
+    }
+
     // ---- search ---------------------------------------------------------------------------
 
     private static async Task<List<string>> SearchAsync(HttpClient client, string q, int limit = 100)
