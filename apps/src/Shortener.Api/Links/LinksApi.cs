@@ -14,6 +14,7 @@ namespace Shortener.Api.Links;
 public static class LinksApi
 {
     private const int MaxPageSize = 100;
+    private const int MaxQueryLength = 100;
 
     public static IEndpointRouteBuilder MapLinksApi(this IEndpointRouteBuilder app)
     {
@@ -117,12 +118,21 @@ public static class LinksApi
 
     public static async Task<Results<Ok<LinkPage>, ValidationProblem>> ListAsync(
         HttpContext http, LinkStore store, IOptions<LinkOptions> options, CancellationToken ct,
-        int? limit = null, string? cursor = null)
+        int? limit = null, string? cursor = null, string? q = null)
     {
         var size = limit ?? 20;
         if (size is < 1 or > MaxPageSize)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"Between 1 and {MaxPageSize}."] });
+        }
+        // Present means 1-100 characters: "?q=" is a mistake, not "no filter". Control characters (NUL in particular, which
+        // PostgreSQL refuses in text) can be in neither a code nor a stored URL, so they are refused rather than sent.
+        if (q is not null && (q.Length is < 1 or > MaxQueryLength || q.AsSpan().ContainsAnyInRange('\0', '\u001f') || q.Contains('\u007f')))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["q"] = [$"Between 1 and {MaxQueryLength} characters, no control characters."],
+            });
         }
         long? before = null;
         if (cursor is not null)
@@ -133,7 +143,8 @@ public static class LinksApi
             }
             before = id;
         }
-        var (items, next) = await store.ListAsync(http.User.OwnerScope(), before, size, ct);
+        // The cursor is the last id of the previous page, as without q: the filter only skips rows, the order stays id DESC.
+        var (items, next) = await store.ListAsync(http.User.OwnerScope(), before, size, q, ct);
         return TypedResults.Ok(new LinkPage(
             items.Select(link => ToResponse(link, http, options.Value)).ToList(),
             next is { } n ? EncodeCursor(n) : null));
@@ -150,8 +161,8 @@ public static class LinksApi
         if (LinkRules.ValidateCode(code) is not null || await store.FindAsync(code, http.User.OwnerScope(), ct) is null) return NotFound(code);
 
         var since = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1 - window);
-        var (total, perDay) = await store.ClicksAsync(code, since, ct);
-        return TypedResults.Ok(new LinkStats(code, total, perDay));
+        var clicks = await store.ClicksAsync(code, since, ct);
+        return TypedResults.Ok(new LinkStats(code, clicks.Total, clicks.Days, clicks.ByReferrer, clicks.ByBrowser));
     }
 
     /// <summary>The normalized URL, or null with the reason in <paramref name="errors"/> (or null and no error when optional and absent).</summary>

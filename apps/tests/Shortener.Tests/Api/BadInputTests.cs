@@ -122,6 +122,32 @@ public sealed class BadInputTests(ApiFixture fixture) : IClassFixture<ApiFixture
         Assert.InRange((int)response.StatusCode, 400, 499);
     }
 
+    public static TheoryData<string> HostileSearchQueries => new()
+    {
+        "'; DROP TABLE links; --", "x' OR '1'='1", "%", "%%", "_", "\\", "\\%", "%_\\", "[a-z]*", "(?i).*", "%C3%28", "%E2%80%AE",
+        "%ED%A0%80", "%F0%9F%99%82", "%00", "a%00b", "%0D%0ASet-Cookie:x", "%FF%FE", "q%20with%20spaces",
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileSearchQueries))]
+    public async Task HostileSearchQueriesAreAnsweredWithoutA5xx(string q)
+    {
+        var response = await _client.GetAsync("/api/links?q=" + q);
+        Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"q={q}: {(int)response.StatusCode}");
+        if (response.StatusCode == HttpStatusCode.BadRequest) await response.AssertProblemAsync(400);
+    }
+
+    [Theory]
+    [InlineData("a", 101)]
+    [InlineData("%25", 101)]
+    [InlineData("%F0%9F%99%82", 51)]   // 51 emoji are 102 UTF-16 characters
+    [InlineData("a", 6_000)]           // still under Kestrel's 8 KiB request line
+    public async Task ASearchQueryTooLongIsA400ProblemNotA500(string unit, int repeat)
+    {
+        var problem = await (await _client.GetAsync("/api/links?q=" + string.Concat(Enumerable.Repeat(unit, repeat)))).AssertProblemAsync(400);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("q", out _));
+    }
+
     [Fact]
     public async Task AVeryLongPathIsRefusedWithoutA5xx()
     {

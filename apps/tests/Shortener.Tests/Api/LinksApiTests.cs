@@ -184,6 +184,8 @@ public sealed class LinksApiTests(ApiFixture fixture) : IClassFixture<ApiFixture
     [InlineData("limit=abc")]
     [InlineData("cursor=not-a-cursor")]
     [InlineData("cursor=%00%01")]
+    [InlineData("q=")]
+    [InlineData("limit=5&q=%00")]
     public async Task BadPagingParametersAreRefusedWith400(string query)
     {
         await (await _client.GetAsync("/api/links?" + query)).AssertProblemAsync(400);

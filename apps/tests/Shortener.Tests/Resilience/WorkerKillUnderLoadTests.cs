@@ -106,6 +106,10 @@ public sealed class WorkerKillUnderLoadTests(ITestOutputHelper output)
                 var answered = samples.Count(s => s.Path == "/" + code && s.Status == 302);
                 output.WriteLine($"{code}: {answered} redirects answered 302, {total} clicks counted");
                 Assert.Equal(answered, total);
+                // The breakdowns are written by the same statement as the daily counts: through the kills they add up too
+                // (the window's days hold every click of this run, and these clicks carry no Referer: one item each).
+                Assert.Equal(total, stats.GetProperty("byReferrer").EnumerateArray().Sum(item => item.GetProperty("clicks").GetInt64()));
+                Assert.Equal(total, stats.GetProperty("byBrowser").EnumerateArray().Sum(item => item.GetProperty("clicks").GetInt64()));
                 counted += total;
             }
             await using var ledger = new NpgsqlConnection(database);

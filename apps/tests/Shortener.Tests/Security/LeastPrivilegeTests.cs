@@ -1,4 +1,5 @@
 extern alias migrations;
+extern alias worker;
 
 using System.Diagnostics;
 using System.Security.Cryptography;
@@ -6,8 +7,10 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using migrations::Shortener.Migrations;
 using Npgsql;
+using Shortener.Contracts;
 using Shortener.Tests.Infrastructure;
 using StackExchange.Redis;
+using worker::Shortener.Worker;
 
 namespace Shortener.Tests.Security;
 
@@ -76,6 +79,17 @@ public sealed class LeastPrivilegeTests
         {
             await dml.ExecuteNonQueryAsync();
         }
+        // The worker's counting statement as it runs (ledger, daily counts, counts by source: migration 0004's table has
+        // its grants through the owner's default privileges), and the stats read of the API.
+        await using (var appSource = NpgsqlDataSource.Create(As(server, database, "shortener_app")))
+        {
+            var day = DateOnly.FromDateTime(DateTime.UtcNow);
+            var batch = new ClickBatch(Guid.CreateVersion7(), [(new ClickKey("lp-check", day, "news.example.org", "chrome"), 3), (new ClickKey("lp-check", day, null, "none"), 1)], []);
+            Assert.Equal(4, await new ClickLedger(appSource).AggregateAsync([batch], CancellationToken.None));
+            Assert.Equal(0, await new ClickLedger(appSource).AggregateAsync([batch], CancellationToken.None));
+            await using var read = appSource.CreateCommand("SELECT sum(clicks) FROM link_clicks_by_source WHERE code = 'lp-check'");
+            Assert.Equal(4m, await read.ExecuteScalarAsync());
+        }
         await using (var super = new NpgsqlCommand("SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = current_user", app))
         {
             Assert.Equal(false, await super.ExecuteScalarAsync());
@@ -83,7 +97,7 @@ public sealed class LeastPrivilegeTests
 
         foreach (var sql in new[]
         {
-            "DROP TABLE links", "TRUNCATE links", "ALTER TABLE links ADD COLUMN evil int", "CREATE TABLE evil (x int)",
+            "DROP TABLE links", "TRUNCATE links", "TRUNCATE link_clicks_by_source", "ALTER TABLE links ADD COLUMN evil int", "CREATE TABLE evil (x int)",
             "CREATE ROLE evil", "SELECT * FROM private.secrets", "SELECT * FROM pg_authid",
         })
         {

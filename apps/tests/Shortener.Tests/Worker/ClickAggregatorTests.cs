@@ -75,6 +75,50 @@ public sealed class ClickAggregatorTests : IAsyncLifetime
         await aggregator.StopAsync(CancellationToken.None);
 
         Assert.Equal(100, await _kit.TotalClicksAsync("crash-code"));
+        await _kit.AssertBreakdownMatchesDailyAsync();
+    }
+
+    [Fact]
+    public async Task TheBreakdownBySourceIsCountedOnceThroughRedeliveryAndSumsToTheDailyCount()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var yesterday = today.AddDays(-1);
+        ClickBatch Batch(params (DateOnly Day, string? Referrer, string Family, long Clicks)[] counts) => new(Guid.CreateVersion7(),
+            [.. counts.Select(c => (new ClickKey("src-code", c.Day, c.Referrer, c.Family), c.Clicks))], []);
+        ClickBatch[] batches =
+        [
+            Batch((today, "news.example.org", "chrome", 5), (today, null, "firefox", 2), (yesterday, "news.example.org", "chrome", 4)),
+            Batch((today, "news.example.org", "chrome", 1), (today, "blog.example.net", "safari", 3), (today, null, "none", 7)),
+            Batch((yesterday, null, "firefox", 6)),
+        ];
+        foreach (var batch in batches) await _kit.Db.StreamAddAsync(ClickStream.Key, batch.ToStreamFields());
+        // An entry in the per-click format of an older API counts as a batch of one.
+        var click = WorkerTestKit.Click("src-code");
+        await _kit.Db.StreamAddAsync(ClickStream.Key, click.ToStreamFields());
+
+        // A consumer reads everything and commits it, then dies before XACK: every entry is delivered again.
+        await _kit.Db.StreamCreateConsumerGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "0");
+        var entries = await _kit.Db.StreamReadGroupAsync(ClickStream.Key, ClickStream.ConsumerGroup, "crashed", ">", 1000);
+        var parsed = entries.Select(e => ClickBatch.TryParse(e.Values, out var b, out _) ? b : throw new InvalidOperationException()).ToArray();
+        Assert.Equal(29, await new ClickLedger(_kit.DataSource).AggregateAsync(parsed, CancellationToken.None));
+        // And the same batches appended again (a publish retried after a timeout that had landed).
+        foreach (var batch in batches) await _kit.Db.StreamAddAsync(ClickStream.Key, batch.ToStreamFields());
+
+        var aggregator = await RunAsync();
+        await _kit.WaitForDrainAsync(TimeSpan.FromSeconds(15));
+        await aggregator.StopAsync(CancellationToken.None);
+
+        Assert.Equal(29, await _kit.TotalClicksAsync("src-code"));
+        Assert.Equal(new Dictionary<(string, string), long>
+        {
+            [("news.example.org", "chrome")] = 6, [("", "firefox")] = 2, [("blog.example.net", "safari")] = 3, [("", "none")] = 7,
+            [("example.org", "firefox")] = 1,
+        }, await _kit.BySourceAsync("src-code", today));
+        Assert.Equal(new Dictionary<(string, string), long>
+        {
+            [("news.example.org", "chrome")] = 4, [("", "firefox")] = 6,
+        }, await _kit.BySourceAsync("src-code", yesterday));
+        Assert.Equal(2, await _kit.AssertBreakdownMatchesDailyAsync());
     }
 
     [Fact]

@@ -51,6 +51,8 @@ public sealed class WorkerKillTests : IAsyncLifetime
         }
 
         foreach (var code in codes) Assert.Equal(perCode, await _kit.TotalClicksAsync(code));
+        // The breakdown is written by the same statement: the kills neither lost nor doubled any of it either.
+        Assert.True(await _kit.AssertBreakdownMatchesDailyAsync() >= codes.Length);
         await using var ledger = _kit.DataSource.CreateCommand("SELECT count(*) FROM processed_click_batches");
         Assert.Equal((long)perCode * codes.Length, await ledger.ExecuteScalarAsync());
     }

@@ -78,6 +78,48 @@ public sealed class WorkerTestKit : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>
+    /// The breakdown invariant: for every (code, day), link_clicks_by_source sums to link_clicks_daily (both are written by
+    /// one statement from the same fresh batches). Returns the number of (code, day) rows compared; fails on any mismatch.
+    /// </summary>
+    public async Task<long> AssertBreakdownMatchesDailyAsync()
+    {
+        await using var command = DataSource.CreateCommand("""
+            WITH by_source AS (
+                SELECT code, day, sum(clicks)::bigint AS clicks FROM link_clicks_by_source GROUP BY code, day
+            )
+            SELECT coalesce(d.code, s.code), coalesce(d.day, s.day), d.clicks, s.clicks
+            FROM link_clicks_daily d FULL JOIN by_source s ON s.code = d.code AND s.day = d.day
+            ORDER BY 1, 2
+            """);
+        var mismatches = new List<string>();
+        long rows = 0;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows++;
+                long? daily = reader.IsDBNull(2) ? null : reader.GetInt64(2), bySource = reader.IsDBNull(3) ? null : reader.GetInt64(3);
+                if (daily != bySource) mismatches.Add($"{reader.GetString(0)} {reader.GetFieldValue<DateOnly>(1)}: daily {daily}, by source {bySource}");
+            }
+        }
+        Assert.True(mismatches.Count == 0, "link_clicks_by_source does not sum to link_clicks_daily:\n" + string.Join("\n", mismatches));
+        return rows;
+    }
+
+    /// <summary>Clicks per (referrer host, browser) of a code on a day, as stored ('' is no referrer).</summary>
+    public async Task<Dictionary<(string Referrer, string Browser), long>> BySourceAsync(string code, DateOnly day)
+    {
+        await using var command = DataSource.CreateCommand(
+            "SELECT referrer_host, browser, clicks FROM link_clicks_by_source WHERE code = @code AND day = @day");
+        command.Parameters.AddWithValue("code", code);
+        command.Parameters.AddWithValue("day", day);
+        var result = new Dictionary<(string, string), long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+        return result;
+    }
+
     public StreamLagMonitor LagMonitor(AggregatorOptions? options = null) =>
         new(Connection, Microsoft.Extensions.Options.Options.Create(options ?? new AggregatorOptions()));
 
