@@ -138,7 +138,7 @@ describe('the manifests agree with the code and the compose stack', () => {
   });
 });
 
-describe('k3d backups follow the compose stack (pgBackRest, ADR 0013 and 0019)', () => {
+describe('k3d backups follow the compose stack (pgBackRest, ADR 0013 and 0014)', () => {
   const docs = rendered.k3d;
   const env = parseEnvFile(paths.envExample);
   const find = (kind, name) => docs.find((d) => d.kind === kind && d.metadata.name === name);
