@@ -241,6 +241,13 @@ describe('k3d backups follow the compose stack (pgBackRest, ADR 0013 and 0014)',
     assert.equal(String(container('pgbackrest').ports[0].containerPort), k8sConf.global['tls-server-port']);
   });
 
+  test('the README\'s k3d commands build the pinned PostgreSQL and pgBackRest and import both new images', () => {
+    const readme = readFileSync(join(paths.root, 'README.md'), 'utf8');
+    assert.ok(readme.includes(`--build-arg POSTGRES_IMAGE=${env.POSTGRES_IMAGE}`), 'POSTGRES_IMAGE of .env.example');
+    assert.ok(readme.includes(`--build-arg PGBACKREST_VERSION=${env.PGBACKREST_VERSION}`), 'PGBACKREST_VERSION of .env.example');
+    for (const image of ['backup-metrics', 'postgres-pgbackrest']) assert.match(readme, new RegExp(`k3d image import[^\\n]*(\\\\\\n[^\\n]*)?shortener/${image}:${env.APP_VERSION}`), image);
+  });
+
   test('production applies none of it (managed PostgreSQL: the provider\'s PITR, deploy/k8s/README.md)', () => {
     const prod = rendered.production;
     assert.ok(!prod.some((d) => d.kind === 'CronJob' || d.kind === 'PersistentVolumeClaim' || (d.kind === 'StatefulSet' && d.metadata.name === 'postgres')));
