@@ -87,7 +87,8 @@ fi
 
 if command -v shellcheck >/dev/null; then
   scripts=(scripts/check-deploy.sh "$compose/init-secrets.sh" "$compose/traefik/generate-local-cert.sh"
-    "$compose/postgres/initdb/10-monitoring-role.sh" "$compose/postgres/initdb/30-role-passwords.sh" deploy/k8s/overlays/k3d/create-secrets.sh deploy/k8s/e2e.sh)
+    "$compose/postgres/initdb/10-monitoring-role.sh" "$compose/postgres/initdb/30-role-passwords.sh" deploy/k8s/overlays/k3d/create-secrets.sh deploy/k8s/e2e.sh
+    deploy/k8s/overlays/k3d/backup/local-check.sh)
   if shellcheck "${scripts[@]}"; then
     pass "shellcheck (${#scripts[@]} scripts)"
   else

@@ -70,6 +70,9 @@ log "load done: $redirected redirects"
 [ "$api_scaled" -gt "$api_min" ] || fail "the API's HPA never wanted more than $api_min replicas under load"
 log "ok   the API's HPA scaled out to $api_scaled replicas"
 
+# The lag is in stream entries, one per API replica per flush (ADR 0010; one code is one key): at least
+# 2 replicas × 120 s = 240 entries, well above lagCount 20 × the k3d maximum of 4 workers. KEDA sees
+# it on its first poll, while no worker runs yet (a resumed worker drains 240 entries in about a second).
 kubectl -n "$ns" annotate scaledobject worker autoscaling.keda.sh/paused-replicas- >/dev/null
 wait_until 180 "KEDA scales the worker above 1 replica on the stream's lag" test "$(replicas worker)" -gt 1
 expected=$((redirected + 1))

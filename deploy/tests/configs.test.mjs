@@ -90,6 +90,7 @@ describe('apps/Dockerfile', () => {
       }
     };
     for (const p of ['Api', 'Worker', 'Migrations']) visit(`apps/src/Shortener.${p}/Shortener.${p}.csproj`);
+    visit('apps/tools/Shortener.BackupMetrics/Shortener.BackupMetrics.csproj');
     for (const csproj of seen) assert.ok(restoreLayer.includes(csproj), `${csproj} missing from the restore layer`);
     for (const f of ['global.json', 'apps/Directory.Build.props', 'apps/Directory.Packages.props']) {
       assert.ok(restoreLayer.includes(f), `${f} missing from the restore layer`);
@@ -98,14 +99,14 @@ describe('apps/Dockerfile', () => {
   });
 
   test('feeds VERSION, GIT_SHA and BUILD_DATE to every publish', () => {
-    for (const target of ['publish-api', 'publish-worker', 'publish-migrator']) {
+    for (const target of ['publish-api', 'publish-worker', 'publish-migrator', 'publish-backup-metrics']) {
       const run = stages[target].runs.join(' ');
       for (const arg of ['VERSION', 'GIT_SHA', 'BUILD_DATE']) assert.match(run, new RegExp(`-p:${arg}=`), `${target}: ${arg}`);
     }
   });
 
   test('runtime images run as a non-root user and carry OCI labels', () => {
-    for (const target of ['api', 'worker', 'migrator']) {
+    for (const target of ['api', 'worker', 'migrator', 'backup-metrics']) {
       assert.match(stages[target].user, /APP_UID|^[1-9]\d*$/, `${target} user`);
       for (const label of ['title', 'version', 'revision', 'created', 'source']) {
         assert.ok(`org.opencontainers.image.${label}` in stages[target].labels, `${target}: ${label}`);
@@ -121,6 +122,7 @@ describe('apps/Dockerfile', () => {
       assert.equal(services[target].environment.ASPNETCORE_HTTP_PORTS, port, `${target}: compose and image agree on the port`);
     }
     assert.equal(stages.migrator.healthcheck, null);
+    assert.equal(stages['backup-metrics'].healthcheck, null); // a loop in the k3d postgres pod, probed there
   });
 
   test('.dockerignore sends only the build inputs', () => {
@@ -128,7 +130,7 @@ describe('apps/Dockerfile', () => {
     assert.equal(lines[0], '*', 'allow-list: everything excluded first');
     const allowed = lines.filter((l) => l.startsWith('!'));
     for (const a of allowed) assert.match(a, /^!(global\.json|\.editorconfig|apps\/)/, `${a} re-included`);
-    for (const must of ['apps/src/**/bin/', 'apps/src/**/obj/']) assert.ok(lines.includes(must), must);
+    for (const must of ['apps/src/**/bin/', 'apps/src/**/obj/', 'apps/tools/**/bin/', 'apps/tools/**/obj/']) assert.ok(lines.includes(must), must);
   });
 });
 

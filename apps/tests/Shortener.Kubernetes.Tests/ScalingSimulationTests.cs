@@ -69,8 +69,23 @@ public class ScalingSimulationTests
     {
         // The check above can fail: pin the worker to one replica and the backlog outlives the alert's 15 minutes.
         var spec = Repo.Manifests.Autoscaler("worker") with { MinReplicas = 1, MaxReplicas = 1 };
-        var run = ScalingSimulation.Worker(spec, t => t < 330 ? Scenarios.ClickBurst(t) : 50_000, 2_400, Repo.Model().Bench.WorkerEventsPerSecond, LagCount());
+        var run = ScalingSimulation.Worker(spec, t => t < 330 ? Scenarios.ClickBurst(t) : 200, 2_400, Scenarios.WorkerEntriesPerSecond(Repo.Model().Bench), LagCount());
         Assert.True(LongestRun(run, x => x.Backlog > Scenarios.LagAlertThreshold) >= Scenarios.LagAlertForSeconds);
+    }
+
+    [Fact]
+    public void TheLagUnitsAgreeWithTheAlertAndTheApi()
+    {
+        // Entries, not clicks (ADR 0010): the simulation's alert level is ClickLagGrowing's, its entry size the
+        // API's Clicks:BatchSize, and KEDA must ask for more workers below the alert's threshold, not after it.
+        var rules = File.ReadAllText(Path.Combine(Repo.Root, "observability/prometheus/rules/symptoms.yml"));
+        var threshold = System.Text.RegularExpressions.Regex.Match(rules, @"max without \(instance\) \(shortener_clickstream_lag\) > (\d+)");
+        Assert.True(threshold.Success, "ClickLagGrowing's shortener_clickstream_lag threshold not found in symptoms.yml");
+        Assert.Equal(Scenarios.LagAlertThreshold, double.Parse(threshold.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        var options = File.ReadAllText(Path.Combine(Repo.Root, "apps/src/Shortener.Api/Clicks/ClickOptions.cs"));
+        Assert.Matches($@"int BatchSize {{ get; set; }} = {Scenarios.KeysPerEntry};", options);
+        Assert.True(LagCount() * 2 <= Scenarios.LagAlertThreshold,
+            $"lagCount {LagCount()} must be at most half the alert's {Scenarios.LagAlertThreshold} entries: KEDA asks for extra workers before the alert level");
     }
 
     private static IReadOnlyList<ScalingSimulation.Sample> SimulateApi(AutoscalerSpec spec)
@@ -81,7 +96,7 @@ public class ScalingSimulationTests
     }
 
     private static IReadOnlyList<ScalingSimulation.Sample> SimulateWorker(AutoscalerSpec spec, double lagCount) =>
-        ScalingSimulation.Worker(spec, Scenarios.ClickBurst, Scenarios.ClickBurstSeconds, Repo.Model().Bench.WorkerEventsPerSecond, lagCount);
+        ScalingSimulation.Worker(spec, Scenarios.ClickBurst, Scenarios.ClickBurstSeconds, Scenarios.WorkerEntriesPerSecond(Repo.Model().Bench), lagCount);
 
     private static double LagCount() =>
         double.Parse(Repo.Manifests.TriggerValue("worker", "redis-streams", "lagCount"), System.Globalization.CultureInfo.InvariantCulture);

@@ -233,6 +233,13 @@ export function checkManifests(docs, ctx = {}) {
     for (const v of spec.volumes ?? []) {
       if (v.secret && !v.secret.optional) needSecret(doc, v.secret.secretName, `volume ${v.name}`);
       if (v.configMap && !v.configMap.optional) needConfigMap(doc, v.configMap.name, `volume ${v.name}`);
+      for (const source of v.projected?.sources ?? []) {
+        if (source.secret && !source.secret.optional) needSecret(doc, source.secret.name, `projected volume ${v.name}`);
+        if (source.configMap && !source.configMap.optional) needConfigMap(doc, source.configMap.name, `projected volume ${v.name}`);
+      }
+      if (v.persistentVolumeClaim && !named('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)) {
+        add('references', doc, `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} (volume ${v.name}) does not exist`);
+      }
     }
     // sa-token: no Kubernetes API token in pods that never call the API.
     if (spec.automountServiceAccountToken !== false) add('sa-token', doc, 'pod automountServiceAccountToken is not false');
@@ -269,6 +276,36 @@ export function checkManifests(docs, ctx = {}) {
       const grace = spec.terminationGracePeriodSeconds ?? 30;
       if (!(grace > needed)) add('graceful-stop', doc, `terminationGracePeriodSeconds ${grace} must exceed preStop ${preStop} s + drain + finish = ${needed} s`);
       if (c.ports?.length && doc.metadata.name === 'api' && preStop < 1) add('graceful-stop', doc, 'the API needs a preStop pause so endpoints are removed before the drain starts');
+    }
+  }
+
+  // cronjob: scheduled jobs (the backups) never overlap, a missed slot runs late or is skipped, a hung
+  // run is killed, failures stay inspectable, and the schedule does not depend on the controller's zone.
+  for (const cj of byKind('CronJob')) {
+    const s = cj.spec ?? {};
+    const job = s.jobTemplate?.spec ?? {};
+    if (s.concurrencyPolicy !== 'Forbid') add('cronjob', cj, `concurrencyPolicy is ${s.concurrencyPolicy ?? 'Allow (default)'}, must be Forbid`);
+    if (!(s.startingDeadlineSeconds > 0)) add('cronjob', cj, 'no startingDeadlineSeconds: after 100 missed slots the controller stops scheduling it');
+    for (const limit of ['successfulJobsHistoryLimit', 'failedJobsHistoryLimit']) {
+      if (!(s[limit] >= 1 && s[limit] <= 10)) add('cronjob', cj, `${limit} must be set between 1 and 10 (got ${s[limit] ?? 'the default'})`);
+    }
+    if (!s.timeZone) add('cronjob', cj, 'no timeZone: the schedule would follow the controller manager\'s local time');
+    if (!(job.activeDeadlineSeconds > 0)) add('cronjob', cj, 'no activeDeadlineSeconds: a hung run would block every later slot (Forbid)');
+    if (!(job.backoffLimit >= 0 && job.backoffLimit <= 3)) add('cronjob', cj, `backoffLimit must be set, at most 3 (got ${job.backoffLimit ?? 'the default 6'})`);
+  }
+
+  // shared-rwo-volume: a ReadWriteOnce claim mounted by several workloads (the backup repository) works
+  // only on one node, so every other workload must be required onto the node of one that mounts it.
+  for (const pvc of byKind('PersistentVolumeClaim')) {
+    if (!(pvc.spec?.accessModes ?? []).includes('ReadWriteOnce')) continue;
+    const users = workloads.filter((w) => (podSpecOf(w).volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === pvc.metadata.name));
+    if (users.length < 2) continue;
+    const podLabels = (w) => (w.kind === 'CronJob' ? w.spec?.jobTemplate?.spec?.template?.metadata?.labels : podLabelsOf(w)) ?? {};
+    const anchored = users.filter((w) => !(podSpecOf(w).affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [])
+      .some((term) => term.topologyKey === 'kubernetes.io/hostname' && Object.keys(term.labelSelector?.matchLabels ?? {}).length > 0
+        && users.some((other) => other !== w && matches(term.labelSelector.matchLabels, podLabels(other)))));
+    if (anchored.length > 1) {
+      add('shared-rwo-volume', pvc, `ReadWriteOnce and mounted by ${anchored.map(subject).join(', ')} without a required podAffinity (kubernetes.io/hostname) to another of its users: they may land on different nodes`);
     }
   }
 
@@ -366,4 +403,4 @@ function normalise(value) {
 
 export const k8sRules = ['schema', 'unknown-field', 'pss-restricted', 'read-only-root', 'resources', 'image-pinned',
   'references', 'sa-token', 'probes', 'graceful-stop', 'service-selector', 'scaler-bounds', 'keda-trigger', 'pdb',
-  'default-deny', 'routes', 'middleware-parity'];
+  'default-deny', 'routes', 'middleware-parity', 'cronjob', 'shared-rwo-volume'];
