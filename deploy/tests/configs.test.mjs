@@ -226,6 +226,11 @@ describe('compose wiring', () => {
     const dynamic = structuredClone(model);
     dynamic.networks.backend.ipam.config[0].ip_range = '10.242.0.0/24';
     assert.match(checkForwardedTrust(dynamic).join('\n'), /inside the dynamic range/);
+    // A relay inside the dynamic range could be impersonated by any new container.
+    const relay = structuredClone(model);
+    relay.services.console.networks.backend.ipv4_address = '10.242.0.5';
+    relay.services.api.environment.ForwardedHeaders__KnownNetworks__1 = '10.242.0.5/32';
+    assert.match(checkForwardedTrust(relay).join('\n'), /api: trusts 10\.242\.0\.5\/32/);
     assert.equal(services.api.environment.Links__PublicBaseUrl, `https://${env.DOMAIN}`);
   });
 

@@ -15,7 +15,7 @@ import { paths, traefikEnv } from './lib/repo.mjs';
 
 const env = parseEnvFile(paths.envExample);
 const dockerfile = parseDockerfile(readFileSync(paths.dockerfile, 'utf8'));
-const appTargets = ['api', 'worker', 'migrator'];
+const appTargets = ['api', 'worker', 'migrator', 'console'];
 const ctx = {
   allowedImages: new Set([
     ...Object.entries(env).filter(([k]) => k.endsWith('_IMAGE')).map(([, v]) => v),
@@ -83,9 +83,9 @@ describe('the shipped stack satisfies every rule', () => {
     assert.equal(dynamic.tls.certificates.length, 1);
   });
 
-  test('every router is served by an API replica, an admin UI or Traefik itself', () => {
+  test('every router is served by an API replica, the web console, an admin UI or Traefik itself', () => {
     const services = Object.values(dynamic.http.routers).map((r) => r.service);
-    assert.deepEqual([...new Set(services)].sort(), ['alertmanager', 'api', 'api@internal', 'grafana', 'prometheus']);
+    assert.deepEqual([...new Set(services)].sort(), ['alertmanager', 'api', 'api@internal', 'console', 'grafana', 'prometheus']);
   });
 });
 

@@ -124,7 +124,7 @@ public sealed partial class ConsoleBrowserTests(LocalStack stack, ITestOutputHel
         }
         output.WriteLine($"click visible on the stats page after {counted.Elapsed.TotalSeconds:0.0} s");
         await Expect(page.Locator("table.breakdown").First).ToContainTextAsync("news.example.org");
-        await Expect(page.Locator("table.breakdown").Last).ToContainTextAsync("Chrome");
+        await Expect(page.Locator("table.breakdown").Last).ToContainTextAsync("chrome");
         await AssertAccessibleAsync(page, "stats");
         await ShotAsync(page, "console-stats");
 

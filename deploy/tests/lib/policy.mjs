@@ -299,7 +299,8 @@ export function checkCompose(model, ctx) {
       if (!spec.condition) out.push(violation('start-order', name, `depends on ${dep} without a condition`));
       const target = services[dep];
       const targetStage = target?.build?.target ? ctx.dockerfileStages?.[target.build.target] : undefined;
-      const targetProbe = target?.healthcheck && !target.healthcheck.disable ? target.healthcheck.test : targetStage?.healthcheck;
+      // A healthcheck block without a test keeps the image's HEALTHCHECK command (compose overrides field by field).
+      const targetProbe = target?.healthcheck?.disable ? undefined : target?.healthcheck?.test ?? targetStage?.healthcheck;
       if (spec.condition === 'service_healthy' && target && !targetProbe) {
         out.push(violation('start-order', name, `waits for ${dep} to be healthy, but ${dep} has no healthcheck: compose never starts ${name}`));
       }
@@ -434,10 +435,21 @@ export function checkForwardedTrust(model) {
     if (!inCidr(edgeAddress, ipam.subnet)) out.push(`${EDGE_SERVICE}: ${edgeAddress} is outside ${ipam.subnet}`);
     if (!ipam.ip_range || inCidr(edgeAddress, ipam.ip_range)) out.push(`${EDGE_SERVICE}: ${edgeAddress} is inside the dynamic range ${ipam.ip_range ?? '(whole subnet)'}`);
   }
+  const trusted = (svc) => Object.entries(environmentMap(svc.environment))
+    .filter(([key]) => /^ForwardedHeaders__Known(Networks|Proxies)__/.test(key)).map(([, value]) => String(value));
+  const onlyEdge = (svc) => trusted(svc).every((value) => value === `${edgeAddress}/32` || value === edgeAddress);
+  // A relay (the web console passes on its users' addresses) may be trusted too: a fixed address outside the
+  // dynamic range, so no other container can take it, on a service that itself trusts only the edge.
+  const relays = new Set(Object.entries(model.services ?? {})
+    .filter(([name, svc]) => name !== EDGE_SERVICE && svc.networks?.backend?.ipv4_address && ipam.ip_range
+      && inCidr(svc.networks.backend.ipv4_address, ipam.subnet) && !inCidr(svc.networks.backend.ipv4_address, ipam.ip_range)
+      && trusted(svc).length > 0 && onlyEdge(svc))
+    .flatMap(([, svc]) => [svc.networks.backend.ipv4_address, `${svc.networks.backend.ipv4_address}/32`]));
   for (const [name, svc] of Object.entries(model.services ?? {})) {
-    for (const [key, value] of Object.entries(environmentMap(svc.environment))) {
-      if (!/^ForwardedHeaders__Known(Networks|Proxies)__/.test(key)) continue;
-      if (String(value) !== `${edgeAddress}/32` && String(value) !== edgeAddress) out.push(`${name}: trusts ${value}, not only ${EDGE_SERVICE} (${edgeAddress}/32)`);
+    for (const value of trusted(svc)) {
+      if (value === `${edgeAddress}/32` || value === edgeAddress) continue;
+      if (relays.has(value) && !relays.has(svc.networks?.backend?.ipv4_address)) continue;
+      out.push(`${name}: trusts ${value}, not only ${EDGE_SERVICE} (${edgeAddress}/32) or a fixed-address relay that trusts only it`);
     }
   }
   return out;
