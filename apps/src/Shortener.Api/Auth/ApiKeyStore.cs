@@ -89,9 +89,13 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, IOptions<AuthOption
 
     public async Task<bool> RevokeAsync(long id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL");
+        await using var command = dataSource.CreateCommand(
+            "UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL RETURNING key_hash");
         command.Parameters.AddWithValue("id", id);
-        return await command.ExecuteNonQueryAsync(ct) == 1;
+        if (await command.ExecuteScalarAsync(ct) is not byte[] hash) return false;
+        // This replica stops accepting the key at once; the others within KeyCacheTtl.
+        _known.Remove(CacheKey(hash));
+        return true;
     }
 
     /// <summary>
