@@ -50,6 +50,12 @@ backup: ## pgBackRest backup of the `make run` PostgreSQL into .data/pgbackrest:
 restore: ## Restore the `make run` PostgreSQL (stop make run first): newest backup, or make restore TARGET='2026-12-02 07:30:00+00'
 	@scripts/backup.sh restore "$(TARGET)"
 
+.PHONY: screenshots
+screenshots: ## Regenerate the README's console pictures (docs/images) with the browser tests on a throwaway local stack
+	@scripts/prerequisites.sh test
+	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
+	SCREENSHOTS_DIR=$(CURDIR)/docs/images dotnet test apps/tests/Shortener.EndToEndTests --no-build --filter "FullyQualifiedName~ConsoleBrowserTests"
+
 .PHONY: bench
 bench: ## Benchmarks with same-run baselines (isolated Release build, fresh PostgreSQL/Redis): make bench ARGS=--quick
 	@scripts/bench.sh $(ARGS)
