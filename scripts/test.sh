@@ -4,7 +4,7 @@
 #   2. the game day: faults injected into a local stack, alerts asserted on Alertmanager's API;
 #      the Prometheus/Alertmanager configs, rules and routes (promtool, amtool);
 #   3. the Grafana dashboards (structure, links, PromQL parsed by promtool);
-#   4. the compose/Traefik/telemetry configs (schema lint and policy tests);
+#   4. the compose/Traefik/telemetry configs (schema lint and policy tests); the docs' Mermaid diagrams;
 #   5. infra/terraform (fmt, provider schemas, policy, cloud-init; scripts/check-infra.sh);
 #   6. the delivery pipeline: actionlint, shellcheck of run: blocks, workflow/secret policy tests;
 #   7. the container images, built with podman and run read-only as non-root (scripts/image-test.sh).
@@ -61,6 +61,8 @@ suite observability "Observability configs" scripts/check-observability.sh
 suite dashboards "Grafana dashboards (offline: structure, links, every PromQL expression parsed)" scripts/check-dashboards.sh
 
 suite deploy "Deployment configs" scripts/check-deploy.sh
+
+suite diagrams "Mermaid diagrams of README.md and docs/ (rendered in Chromium as GitHub would)" scripts/check-mermaid.sh
 
 suite infra "Infrastructure (Terraform against the pinned provider schemas, policy, cloud-init)" scripts/check-infra.sh
 suite delivery "Delivery pipeline (actionlint, workflow and secret policy tests)" scripts/check-delivery.sh
