@@ -79,30 +79,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 have dotnet || die "the .NET SDK is required on the host (its SDK and runtimes go into the stand-in images)"
 
-# podman on these machines (no systemd, cgroup v1, no crun) needs this engine configuration.
-if [ "$(id -u)" = 0 ]; then
-  conf=/etc/containers/containers.conf
-  wanted='[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"'
-  if [ ! -e "$conf" ]; then
-    mkdir -p /etc/containers && printf '%s\n' "$wanted" >"$conf"
-    echo "Wrote $conf (runc, cgroupfs, file events, ulimits): podman needs it here"
-  elif [ "$(cat "$conf")" != "$wanted" ]; then
-    cp -p "$conf" "$conf.bak.$(date +%Y%m%d%H%M%S)"
-    printf '%s\n' "$wanted" >"$conf"
-    echo "Rewrote $conf (it differed; the previous one was saved as $conf.bak.*)"
-  fi
-fi
+# podman on these machines (no systemd, cgroup v1, no crun) needs its own engine settings: a project file,
+# never an edit of the machine's /etc/containers/containers.conf.
+export CONTAINERS_CONF="$PWD/scripts/podman/containers.conf"
 if ! podman info >/dev/null 2>&1; then
   echo "podman is installed but does not work for this user:" >&2
   podman info 2>&1 | tail -n 3 >&2
   if [ "$(id -u)" != 0 ]; then
-    echo "Run as root, or configure rootless podman (subuid/subgid, ~/.config/containers/containers.conf with" >&2
-    echo "runtime = \"runc\", cgroup_manager = \"cgroupfs\", events_logger = \"file\")." >&2
+    echo "Run as root, or configure rootless podman (subuid/subgid); engine settings: $CONTAINERS_CONF" >&2
   fi
   die "podman is not usable"
 fi
