@@ -112,7 +112,6 @@ public sealed partial class ConsoleBrowserTests(LocalStack stack, ITestOutputHel
         });
         Assert.Equal(302, follow.Status);
         Assert.Equal("https://example.com/from-the-console", follow.Headers["location"]);
-        if (stack.DashboardUrl is { } dashboard) await DashboardShotAsync(dashboard, code);
 
         // The click shows up on the stats page within seconds (the API flushes each second, the worker counts).
         await page.GetByRole(AriaRole.Link, new() { Name = code, Exact = true }).ClickAsync();
@@ -209,24 +208,6 @@ public sealed partial class ConsoleBrowserTests(LocalStack stack, ITestOutputHel
         await Expect(page.GetByRole(AriaRole.Cell, new() { Name = name, Exact = true })).ToHaveCountAsync(0);
         await user.GotoAsync(Console + "/links");
         Assert.Contains("/signin", user.Url, StringComparison.Ordinal);
-    }
-
-    /// <summary>`make screenshots` only: the redirect's trace (API → cache → PostgreSQL) in the Aspire dashboard.</summary>
-    private async Task DashboardShotAsync(string dashboard, string code)
-    {
-        var page = await NewPageAsync();
-        await page.SetViewportSizeAsync(1400, 800);
-        await page.GotoAsync(dashboard + "/traces");
-        var row = page.GetByText($"/{code}").First;
-        for (var attempt = 0; attempt < 30 && !await row.IsVisibleAsync(); attempt++)
-        {
-            await Task.Delay(1000);
-            await page.ReloadAsync();
-        }
-        await row.ClickAsync();
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-        await Task.Delay(1500);
-        await ShotAsync(page, "dashboard-redirect-trace");
     }
 
     private static async Task<string?> FocusedIdAsync(IPage page) => await page.EvaluateAsync<string?>("document.activeElement?.id || null");
