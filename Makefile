@@ -51,7 +51,7 @@ restore: ## Restore the `make run` PostgreSQL (stop make run first): newest back
 	@scripts/backup.sh restore "$(TARGET)"
 
 .PHONY: screenshots
-screenshots: ## Regenerate the README's console pictures (docs/images) with the browser tests on a throwaway local stack
+screenshots: ## Regenerate the README's pictures (docs/images: console pages, a redirect's trace in the Aspire dashboard) with the browser tests
 	@scripts/prerequisites.sh test
 	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
 	SCREENSHOTS_DIR=$(CURDIR)/docs/images dotnet test apps/tests/Shortener.EndToEndTests --no-build --filter "FullyQualifiedName~ConsoleBrowserTests"

@@ -29,12 +29,31 @@ public sealed class LocalStack : IAsyncLifetime
     public int ConsolePort { get; } = FreePort();
     public string Key { get; private set; } = "";
 
+    /// <summary>
+    /// The Aspire dashboard, only for `make screenshots` (SCREENSHOTS_DIR set): its picture of a redirect's trace
+    /// goes into the README. Tests do not need it, and the testing builder runs without it by default.
+    /// </summary>
+    public string? DashboardUrl { get; } =
+        Environment.GetEnvironmentVariable("SCREENSHOTS_DIR") is null ? null : $"http://127.0.0.1:{FreePort()}";
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(DataDir);
         File.SetUnixFileMode(Path.GetDirectoryName(DataDir)!, (UnixFileMode)0b111_101_101);
+        string[] dashboard = DashboardUrl is null ? [] :
+        [
+            $"ASPNETCORE_URLS={DashboardUrl}",
+            $"ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
+            $"ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
+            "ASPIRE_ALLOW_UNSECURED_TRANSPORT=true",
+            // Loopback, throwaway, for a picture: no login token to scrape from the logs.
+            "ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true",
+            // The testing builder otherwise moves proxied endpoints (the dashboard's) to random ports.
+            "DcpPublisher:RandomizePorts=false",
+        ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Shortener_AppHost>(
         [
+            .. dashboard,
             $"Local:DataDir={DataDir}",
             $"Local:PostgresPort={FreePort()}",
             $"Local:RedisPort={FreePort()}",
@@ -43,7 +62,7 @@ public sealed class LocalStack : IAsyncLifetime
             $"Local:ConsolePort={ConsolePort}",
             // The observability stack is checked by the game day and MakeRunTests.
             "Local:Observability=false",
-        ]);
+        ], (options, _) => options.DisableDashboard = DashboardUrl is null);
         _app = await builder.BuildAsync();
         using var cts = new CancellationTokenSource(s_startTimeout);
         await _app.StartAsync(cts.Token);

@@ -112,6 +112,7 @@ public sealed partial class ConsoleBrowserTests(LocalStack stack, ITestOutputHel
         });
         Assert.Equal(302, follow.Status);
         Assert.Equal("https://example.com/from-the-console", follow.Headers["location"]);
+        if (stack.DashboardUrl is { } dashboard) await DashboardShotAsync(dashboard);
 
         // The click shows up on the stats page within seconds (the API flushes each second, the worker counts).
         await page.GetByRole(AriaRole.Link, new() { Name = code, Exact = true }).ClickAsync();
@@ -208,6 +209,22 @@ public sealed partial class ConsoleBrowserTests(LocalStack stack, ITestOutputHel
         await Expect(page.GetByRole(AriaRole.Cell, new() { Name = name, Exact = true })).ToHaveCountAsync(0);
         await user.GotoAsync(Console + "/links");
         Assert.Contains("/signin", user.Url, StringComparison.Ordinal);
+    }
+
+    /// <summary>`make screenshots` only: the redirect's trace (API → cache → PostgreSQL) in the Aspire dashboard.</summary>
+    private async Task DashboardShotAsync(string dashboard)
+    {
+        var page = await NewPageAsync();
+        await page.SetViewportSizeAsync(1400, 800);
+        await page.GotoAsync(dashboard + "/traces");
+        // The list is live (the dashboard's own Blazor circuit): wait for the span, do not reload. Spans are
+        // named by route template, so the redirect is "GET /{code}", the only one so far in this run.
+        var row = page.GetByText("GET /{code}").First;
+        await row.WaitForAsync(new() { Timeout = 60_000 });
+        await row.ClickAsync();
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Task.Delay(2000);
+        await ShotAsync(page, "dashboard-redirect-trace");
     }
 
     private static async Task<string?> FocusedIdAsync(IPage page) => await page.EvaluateAsync<string?>("document.activeElement?.id || null");
