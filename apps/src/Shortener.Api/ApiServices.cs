@@ -5,6 +5,7 @@ using Shortener.Api.Clicks;
 using Shortener.Api.Links;
 using Shortener.Api.Problems;
 using Shortener.Api.Redirects;
+using Shortener.ServiceDefaults;
 
 namespace Shortener.Api;
 
@@ -33,15 +34,7 @@ public static class ApiServices
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.MaxDepth = 8);
 
-        // Client IPs behind Traefik/ingress: trust X-Forwarded-For only from the configured proxy networks.
-        services.Configure<ForwardedHeadersOptions>(options =>
-        {
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-            foreach (var network in builder.Configuration.GetSection("ForwardedHeaders:KnownNetworks").Get<string[]>() ?? [])
-            {
-                options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
-            }
-        });
+        builder.AddForwardedHeaders(ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost);
 
         services.AddMemoryCache();
         services.AddSingleton(TimeProvider.System);

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
 
 namespace Shortener.Web;
 
@@ -15,9 +16,8 @@ public static class ConsoleSession
     public const string AdminRole = "admin";
     private const string KeyClaim = "shortener:api-key";
 
-    public static IServiceCollection AddConsoleSession(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddConsoleSession(this IServiceCollection services)
     {
-        var lifetime = configuration.GetSection(ConsoleOptions.Section).GetValue("SessionLifetime", TimeSpan.FromHours(8));
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(options =>
             {
@@ -26,13 +26,14 @@ public static class ConsoleSession
                 options.Cookie.SameSite = SameSiteMode.Strict;
                 // Secure whenever the browser came over HTTPS (Traefik says so in X-Forwarded-Proto).
                 options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                options.ExpireTimeSpan = lifetime;
                 options.SlidingExpiration = true;
                 options.LoginPath = "/signin";
                 options.LogoutPath = "/signout";
                 options.AccessDeniedPath = "/not-found";
                 options.ReturnUrlParameter = "returnUrl";
             });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<IOptions<ConsoleOptions>>((cookie, console) => cookie.ExpireTimeSpan = console.Value.SessionLifetime);
         services.AddAuthorization();
         return services;
     }

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.HttpOverrides;
 using Shortener.ServiceDefaults;
 using Shortener.Web;
@@ -16,16 +15,9 @@ builder.Services.AddHttpClient<ShortenerApi>((services, client) =>
     client.BaseAddress = new Uri(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ConsoleOptions>>().Value.ApiBaseUrl);
     client.Timeout = TimeSpan.FromSeconds(10);
 });
-builder.Services.AddConsoleSession(builder.Configuration);
-builder.Services.Configure<ForwardedHeadersOptions>(options =>
-{
-    // The client's address and scheme as Traefik saw them: the API limits failed sign-ins per client, not per console.
-    options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-    foreach (var network in builder.Configuration.GetSection("ForwardedHeaders:KnownNetworks").Get<string[]>() ?? [])
-    {
-        options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
-    }
-});
+builder.Services.AddConsoleSession();
+// The browser's address and scheme as Traefik saw them: the API limits failed sign-ins per client, not per console.
+builder.AddForwardedHeaders(ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
 
 var app = builder.Build();
 

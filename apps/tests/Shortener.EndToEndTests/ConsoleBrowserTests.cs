@@ -88,7 +88,7 @@ public sealed partial class ConsoleBrowserTests(LocalStack stack, ITestOutputHel
 
         await SignInAsync(page, stack.Key);
         await Expect(page).ToHaveURLAsync(new Regex("/links$"));
-        Assert.Empty(await page.Context.CookiesAsync().ContinueWith(c => c.Result.Where(cookie => !cookie.HttpOnly).Select(cookie => cookie.Name).ToList(), TaskScheduler.Default));
+        Assert.Empty((await page.Context.CookiesAsync()).Where(cookie => !cookie.HttpOnly).Select(cookie => cookie.Name));
 
         // Create.
         await page.GetByLabel("Long URL").FillAsync("https://example.com/from-the-console");
