@@ -48,6 +48,9 @@ if dotnet build apps/Shortener.slnx -nologo -v quiet -p:GIT_SHA="$(git rev-parse
     dotnet_failed=$((dotnet_failed + $(get failed)))
     dotnet_skipped=$((dotnet_skipped + $(get total) - $(get executed)))
   done
+  # The failed tests' names again at the end, where a CI log's tail shows them.
+  failed_tests=$(cat "${TEST_RESULTS_DIR:-$work/trx}"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*outcome="Failed"' | grep -o 'testName="[^"]*"' | sed -E 's/testName="(.*)"/  \1/')
+  [ -z "$failed_tests" ] || printf 'Failed tests:\n%s\n' "$failed_tests" | tee "$work/dotnet.failed"
   echo "$dotnet_passed passed, $dotnet_failed failed, $dotnet_skipped skipped" | tee "$work/dotnet.summary"
   count ".NET tests" "$work/dotnet.summary"
 else
@@ -71,5 +74,6 @@ suite image "Container images (podman builds apps/Dockerfile on local bases, the
 
 echo
 [ ${#broken[@]} -eq 0 ] || echo "Failed suites: ${broken[*]}"
+[ ! -s "$work/dotnet.failed" ] || cat "$work/dotnet.failed"
 echo "$passed passed, $failed failed, $skipped skipped"
 if [ "$passed" -eq 0 ] || [ ${#broken[@]} -gt 0 ] || [ "$failed" -gt 0 ]; then exit 1; fi
