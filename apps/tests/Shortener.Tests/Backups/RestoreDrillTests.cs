@@ -130,7 +130,8 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         await postgres.KillAsync();
         Directory.Delete(postgres.DataDir, recursive: true);
         using var probing = new CancellationTokenSource();
-        var firstRedirect = ProbeUntilAsync(api, probeCodes, disaster, probing.Token);
+        var probe = new RedirectProbe(api, probeCodes, disaster);
+        var firstRedirect = probe.UntilRedirectAsync(probing.Token);
 
         // 5. Point-in-time restore to T into the empty directory, then start; recovery replays the archive and promotes.
         var restore = Stopwatch.StartNew();
@@ -143,7 +144,15 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(90), "recovery to reach T and promote");
         var promoted = disaster.Elapsed;
         Log($"promoted {promoted.TotalSeconds:F1} s after the disaster");
-        var redirectBack = await firstRedirect.WaitAsync(TimeSpan.FromSeconds(90));
+        TimeSpan redirectBack;
+        try
+        {
+            redirectBack = await firstRedirect.WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"no redirect answered 302 within 90 s of the promotion; the probes got: {probe.Outcomes}");
+        }
         var writeBack = await FirstSuccessfulWriteAsync(api, disaster);
         await probing.CancelAsync();
         var lastAnsweredBeforeDisaster = writes.Where(w => w.Answered < disasterAt).Max(w => w.Answered);
@@ -298,26 +307,49 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Redirects of never-cached codes, one code per try, until one answers 302: the time from the disaster.</summary>
-    private static async Task<TimeSpan> ProbeUntilAsync(ServiceProcess api, string[] codes, Stopwatch disaster, CancellationToken stop)
+    /// <summary>
+    /// Redirects of never-cached codes, one code per try, until one answers 302: the time from the disaster. What
+    /// the other tries got (statuses, refused connections, client timeouts) is kept for the failure message.
+    /// </summary>
+    private sealed class RedirectProbe(ServiceProcess api, string[] codes, Stopwatch disaster)
     {
-        using var client = api.Client();
-        client.Timeout = TimeSpan.FromSeconds(10);
-        foreach (var code in codes)
+        private readonly ConcurrentDictionary<string, int> _outcomes = new(StringComparer.Ordinal);
+        private volatile string _lastProblem = "";
+
+        public string Outcomes => string.Join(", ", _outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} × {o.Value}"))
+            + (_lastProblem.Length > 0 ? $"; last problem: {_lastProblem}" : "");
+
+        public async Task<TimeSpan> UntilRedirectAsync(CancellationToken stop)
         {
-            stop.ThrowIfCancellationRequested();
-            try
+            using var client = api.Client();
+            client.Timeout = TimeSpan.FromSeconds(10);
+            foreach (var code in codes)
             {
-                using var response = await client.GetAsync("/" + code, stop);
-                if ((int)response.StatusCode == 302) return disaster.Elapsed;
+                stop.ThrowIfCancellationRequested();
+                try
+                {
+                    using var response = await client.GetAsync("/" + code, stop);
+                    if ((int)response.StatusCode == 302) return disaster.Elapsed;
+                    Count(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+                    var body = await response.Content.ReadAsStringAsync(stop);
+                    _lastProblem = body.Length > 300 ? body[..300] : body;
+                }
+                catch (HttpRequestException ex)
+                {
+                    Count(ex.HttpRequestError.ToString());
+                }
+                catch (TaskCanceledException) when (!stop.IsCancellationRequested)
+                {
+                    // HttpClient.Timeout: the API is up but slow to answer (a busy machine, a connection attempt in
+                    // flight while PostgreSQL restarts). Not an answer yet; the next code tries again.
+                    Count("client timeout (10 s)");
+                }
+                await Task.Delay(50, stop);
             }
-            catch (HttpRequestException)
-            {
-                // Not answering yet.
-            }
-            await Task.Delay(50, stop);
+            throw new InvalidOperationException("every probe code was used before a redirect succeeded: " + Outcomes);
         }
-        throw new InvalidOperationException("every probe code was used before a redirect succeeded");
+
+        private void Count(string outcome) => _outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
     }
 
     private static async Task<TimeSpan> FirstSuccessfulWriteAsync(ServiceProcess api, Stopwatch disaster)
