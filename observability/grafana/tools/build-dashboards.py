@@ -780,10 +780,14 @@ def host():
                     f"sum by (name) (container_spec_memory_limit_bytes{{{ctr}}} > 0)", "{{name}}")],
                     unit="percentunit", min_=0, threshold_steps=thresholds("green", (0.9, "red")),
                     description="The kernel OOM-kills a container at 100% of its memory limit."),
+                # Not changes(container_start_time_seconds): cAdvisor sets it from Docker's "Created" time
+                # (container/docker/handler.go@v0.55.1), which a restart in place keeps. A restart starts a new
+                # cgroup, whose CPU counter starts again from 0: resets() counts restarts, in place or not.
                 timeseries("Restarts and OOM kills", [
-                    target(f"sum by (name) (changes(container_start_time_seconds{{{ctr}}}[1h]))", "restarts {{name}}"),
+                    target(f"sum by (name) (resets(container_cpu_usage_seconds_total{{{ctr}}}[1h]))", "restarts {{name}}"),
                     target(f"sum by (name) (increase(container_oom_events_total{{{ctr}}}[1h]))", "OOM {{name}}"),
-                ], description="Over the past hour."),
+                ], description="Over the past hour. Restarts are resets of the container's CPU counter (a new cgroup "
+                               "starts at 0), so restarts in place under `restart: unless-stopped` count too."),
                 timeseries("Network by container", [
                     target(ctr_rate("container_network_receive_bytes_total"), "in {{name}}"),
                     target(ctr_rate("container_network_transmit_bytes_total"), "out {{name}}"),

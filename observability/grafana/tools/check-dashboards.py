@@ -10,7 +10,12 @@ Offline, always:
     exemplars on; every runbook link names a page in docs/runbooks/;
   * every PromQL expression (panel targets, variable queries, annotations), with the template variables
     substituted, parses: promtool check rules on a throwaway file holding each as a recording rule;
-  * the JSON is what tools/build-dashboards.py renders.
+  * the JSON is what tools/build-dashboards.py renders;
+  * every expression and recording rule that reads a compose-only metric runs against a real Prometheus
+    (Debian's) that scrapes recorded expositions of the pinned Traefik, cAdvisor, Collector, Loki, Tempo
+    and Grafana (observability/prometheus/samples) through our prometheus.yml and the compose target
+    labels: empty results and missing legend labels fail, with no allowlist; and the same config with
+    the traefik job's honor_labels removed (a defect a review found) must fail.
 With PROMETHEUS_URL (a Prometheus scraping the running services and exporters):
   * every panel expression, every variable query and every recording rule of
     observability/prometheus/rules/*.yml runs through /api/v1/query: an error fails; an empty result
@@ -19,12 +24,16 @@ With PROMETHEUS_URL (a Prometheus scraping the running services and exporters):
   * legend labels ({{label}}) and label_values() labels exist on the series returned.
 Ends with "N passed, N failed"; exits 1 on any failure. Python 3 standard library and promtool only.
 """
+import http.server
 import json
+import os
 import re
+import socket
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -39,6 +48,17 @@ RULES = ROOT / "observability/prometheus/rules"
 RUNBOOKS = ROOT / "docs/runbooks"
 BUILDER = GRAFANA / "tools/build-dashboards.py"
 ALLOWLISTS = {"compose-only": DASHBOARDS / "compose-only.txt", "on first event": DASHBOARDS / "on-first-event.txt"}
+PROMETHEUS_DIR = ROOT / "observability/prometheus"
+SAMPLES = PROMETHEUS_DIR / "samples"
+ENV_EXAMPLE = ROOT / "deploy/compose/.env.example"
+# The compose-only scrape jobs, the .env.example image each scrapes and the prefix of its recorded exposition
+# (samples/<prefix>-<tag>.prom): a new pinned tag needs a new recording.
+SAMPLED_JOBS = {"traefik": ("TRAEFIK_IMAGE", "traefik"), "cadvisor": ("CADVISOR_IMAGE", "cadvisor"),
+                "otel-collector": ("OTEL_COLLECTOR_IMAGE", "otelcol-contrib"), "loki": ("LOKI_IMAGE", "loki"),
+                "tempo": ("TEMPO_IMAGE", "tempo"), "grafana": ("GRAFANA_IMAGE", "grafana")}
+# Tempo's metrics generator remote-writes its series into Prometheus with their own labels; the check scrapes
+# the recording with honor_labels, which keeps them as they are.
+REMOTE_WRITTEN = ("tempo-metrics-generator", "TEMPO_IMAGE", "tempo", "-metrics-generator")
 
 # Values the check gives Grafana's built-in variables (a 15 s scrape interval makes $__rate_interval 1m).
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__interval_ms": "60000", "__range": "1h",
@@ -49,17 +69,20 @@ PROMQL_WORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group
 
 
 class Report:
-    def __init__(self, verbose):
-        self.verbose, self.passed, self.failed = verbose, 0, 0
+    def __init__(self, verbose, quiet=False):
+        self.verbose, self.quiet, self.passed, self.failed = verbose, quiet, 0, 0
+        self.failures = []
 
     def ok(self, what, note=""):
         self.passed += 1
-        if self.verbose or note:
+        if not self.quiet and (self.verbose or note):
             print(f"ok    {what}" + (f"  ({note})" if note else ""))
 
     def fail(self, what, why):
         self.failed += 1
-        print(f"FAIL  {what}: {why}")
+        self.failures.append(what)
+        if not self.quiet:
+            print(f"FAIL  {what}: {why}")
 
 
 # --- A YAML subset: enough for Prometheus rule files and Grafana provisioning ------------------------
@@ -487,6 +510,145 @@ def live(url, expressions, allowlists, rule_intervals, report):
             report.ok(e.where, "")
 
 
+# --- Recorded samples of the compose-only exporters -------------------------------------------------
+
+def pinned_tags():
+    tags = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.fullmatch(r"([A-Z0-9_]+_IMAGE)=\S+:([^:\s]+)", line.strip())
+        if match:
+            tags[match.group(1)] = match.group(2)
+    return tags
+
+
+def serve(path):
+    """A loopback HTTP server answering every GET with the exposition in path; returns (server, port)."""
+    body = path.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the http.server API)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sampled_prometheus(workdir, config_text, sample_ports):
+    """Starts Debian's prometheus on our prometheus.yml (scrapes every second) with the compose target labels,
+    the compose-only jobs pointed at the recorded samples and every other job empty; returns (process, url)."""
+    targets = workdir / "targets"
+    targets.mkdir()
+    for path in sorted((PROMETHEUS_DIR / "targets/compose").glob("*.yml")):
+        job = path.stem
+        if job in sample_ports:
+            groups = load_yaml(path) or [{}]
+            labels = groups[0].get("labels") or {}
+            (targets / path.name).write_text(json.dumps([{"targets": [f"127.0.0.1:{sample_ports[job]}"], "labels": labels}]))
+        else:
+            (targets / path.name).write_text("[]\n")
+    config = re.sub(r"(scrape_interval|scrape_timeout|evaluation_interval): 1[05]s", r"\1: 1s", config_text)
+    name, _, _, _ = REMOTE_WRITTEN
+    config += (f"\n  - job_name: {name}\n    honor_labels: true\n    static_configs:\n"
+               f"      - targets: ['127.0.0.1:{sample_ports[name]}']\n")
+    (workdir / "prometheus.yml").write_text(config)
+    os.symlink(RULES, workdir / "rules")
+    port = free_port()
+    log = (workdir / "prometheus.log").open("w")
+    process = subprocess.Popen([shutil.which("prometheus") or "prometheus", f"--config.file={workdir / 'prometheus.yml'}",
+                                f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prometheus exited with {process.returncode}: {(workdir / 'prometheus.log').read_text()[-2000:]}")
+        try:
+            active = prometheus(url, "/api/v1/targets", {"state": "active"})["data"]["activeTargets"]
+            if len(active) == len(sample_ports) and all(t["health"] == "up" for t in active):
+                time.sleep(5)  # several scrapes and rule evaluations: rate() and the recording rules have data
+                return process, url
+        except (urllib.error.URLError, OSError, KeyError, ValueError):
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"the sampled targets were not all up within 60 s: {(workdir / 'prometheus.log').read_text()[-2000:]}")
+
+
+def recorded_sample_failures(expressions, allowlists, config_text, quiet_report=None):
+    """Runs every expression that reads a compose-only metric against a real Prometheus scraping the recorded
+    expositions through our scrape config: no excuses, an empty result or a missing legend label fails.
+    Returns the Report used (pass quiet_report to collect without printing)."""
+    report = quiet_report or Report(False)
+    tags = pinned_tags()
+    files = {}
+    for job, (image, prefix) in SAMPLED_JOBS.items():
+        files[job] = SAMPLES / f"{prefix}-{tags.get(image, '?')}.prom"
+    name, image, prefix, suffix = REMOTE_WRITTEN
+    files[name] = SAMPLES / f"{prefix}-{tags.get(image, '?')}{suffix}.prom"
+    missing = [str(path.relative_to(ROOT)) for path in files.values() if not path.is_file()]
+    if missing:
+        report.fail("recorded samples", f"no recording for the pinned version: {', '.join(missing)} "
+                                        f"(record one as samples/README.md says)")
+        return report
+    compose_only = [pattern for pattern, _ in allowlists.get("compose-only", [])]
+    selected = [Expression("recorded samples: " + e.where, e.expr, e.legend, e.label, e.kind, e.record)
+                for e in expressions
+                if e.kind != "annotation" and any(p.fullmatch(n) for n in metric_names(e.expr) for p in compose_only)]
+    servers = [serve(path) for path in files.values()]
+    ports = dict(zip(files, (port for _, port in servers)))
+    with tempfile.TemporaryDirectory() as workdir:
+        process = None
+        try:
+            process, url = sampled_prometheus(Path(workdir), config_text, ports)
+            live(url, selected, {}, rule_group_intervals(url), report)
+        except RuntimeError as err:
+            report.fail("recorded samples", str(err))
+        finally:
+            if process:
+                process.terminate()
+                process.wait(timeout=30)
+            for server, _ in servers:
+                server.shutdown()
+    return report
+
+
+def check_recorded_samples(expressions, allowlists, report):
+    if not shutil.which("prometheus"):
+        report.fail("recorded samples", "prometheus not found (Debian: apt-get install prometheus)")
+        return
+    config_text = (PROMETHEUS_DIR / "prometheus.yml").read_text()
+    real = recorded_sample_failures(expressions, allowlists, config_text, quiet_report=Report(report.verbose))
+    for kind in ("passed", "failed"):
+        setattr(report, kind, getattr(report, kind) + getattr(real, kind))
+    # The bad fixture: the traefik job without honor_labels, the defect a review found. Our target label
+    # service="traefik" then renames Traefik's own service label to exported_service; the check must see it.
+    bad_config = re.sub(r"(job_name: traefik\n(?:\s*#.*\n)*)\s*honor_labels: true\n", r"\1", config_text)
+    if bad_config == config_text:
+        report.fail("recorded samples: bad fixture", "could not remove honor_labels from the traefik job of prometheus.yml")
+        return
+    bad = recorded_sample_failures(expressions, allowlists, bad_config, quiet_report=Report(False, quiet=True))
+    traefik = [where for where in bad.failures if "traefik" in where]
+    if traefik and len(traefik) == len(bad.failures):
+        report.ok(f"recorded samples: the traefik job without honor_labels fails {len(traefik)} Traefik expression(s), as it must")
+    else:
+        report.fail("recorded samples: bad fixture", "the traefik job without honor_labels should fail Traefik expressions "
+                    f"and nothing else; it failed: {bad.failures or 'nothing'}")
+
+
 def exemplar_summary(url, expressions, verbose):
     """Informational: exemplars need sampled traces and Prometheus' exemplar storage (compose enables it)."""
     wanted = [e for e in expressions if e.exemplar]
@@ -540,6 +702,7 @@ def main(argv):
         expressions += check_dashboard(path, dashboard, uids, seen, report)
     rules = recording_rules()
     promtool_parse(expressions, report)
+    check_recorded_samples(expressions + rules, allowlists, report)
 
     if urls:
         url = urls[0]
