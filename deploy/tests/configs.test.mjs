@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCompose, parseEnvFile, parseVolume, parseYaml, requiredVariables } from './lib/compose.mjs';
 import { loadDynamicDirectory } from './lib/traefik.mjs';
-import { checkForwardedTrust, parseDockerfile } from './lib/policy.mjs';
+import { checkClientAddress, checkForwardedTrust, parseDockerfile, terraformCdnRanges } from './lib/policy.mjs';
 import { paths, traefikEnv } from './lib/repo.mjs';
 
 const env = parseEnvFile(paths.envExample);
@@ -234,6 +234,40 @@ describe('compose wiring', () => {
     assert.equal(services.api.environment.Links__PublicBaseUrl, `https://${env.DOMAIN}`);
   });
 
+  test('behind Cloudflare the limits and the API key on the client, and no client can choose its address', () => {
+    const cdnRanges = terraformCdnRanges(read(join(paths.root, 'infra/terraform/modules/network/variables.tf')));
+    const staticConfig = parseYaml(read(paths.traefikStatic));
+    const shipped = (depth) => ({
+      staticConfig, model, cdnRanges, depth,
+      dynamic: loadDynamicDirectory(paths.traefikDynamic, { ...traefikEnv(env), TRAEFIK_CLIENT_IP_DEPTH: depth }).config,
+    });
+    assert.ok(cdnRanges.length >= 20, `only ${cdnRanges.length} Cloudflare ranges read from Terraform`);
+    assert.deepEqual(env.CDN_NETWORKS.split(',').sort(), [...cdnRanges].sort());
+    assert.equal(env.TRAEFIK_CLIENT_IP_DEPTH, '0');
+    assert.deepEqual(checkClientAddress(shipped('0')), []);
+    assert.deepEqual(checkClientAddress(shipped('1')), []);
+    // The classes, each as the defect a review found or would find:
+    const untrusted = shipped('1');
+    untrusted.staticConfig = structuredClone(staticConfig);
+    delete untrusted.staticConfig.entryPoints.websecure.forwardedHeaders;
+    assert.match(checkClientAddress(untrusted).join('\n'), /not exactly the Terraform[\s\S]*one bucket/);
+    const header = shipped('1');
+    header.dynamic.http.middlewares['rate-limit-api'].rateLimit.sourceCriterion = { requestHeaderName: 'CF-Connecting-IP' };
+    assert.match(checkClientAddress(header).join('\n'), /rate-limit-api: keys on header CF-Connecting-IP/);
+    const mixed = shipped('1');
+    mixed.dynamic.http.middlewares['in-flight-limit'].inFlightReq.sourceCriterion.ipStrategy = { depth: 0 };
+    assert.match(checkClientAddress(mixed).join('\n'), /in-flight-limit: ipStrategy.depth 0 is not TRAEFIK_CLIENT_IP_DEPTH \(1\)/);
+    const host = shipped('0');
+    delete host.dynamic.http.middlewares['security-headers'].headers.customRequestHeaders;
+    assert.match(checkClientAddress(host).join('\n'), /security-headers: a client's X-Forwarded-Host/);
+    const api = { ...shipped('0'), model: structuredClone(model) };
+    api.model.services.api.environment.ForwardedHeaders__ForwardLimit = '5';
+    api.model.services.console.environment.ForwardedHeaders__CdnNetworks = `${env.CDN_NETWORKS},10.242.0.0/24`;
+    const apiFound = checkClientAddress(api).join('\n');
+    assert.match(apiFound, /api: ForwardedHeaders__ForwardLimit 5/);
+    assert.match(apiFound, /console: ForwardedHeaders__CdnNetworks is not exactly/);
+  });
+
   test('connection strings carry no password: Npgsql reads the pgpass secret of its role', () => {
     for (const [s, role] of [['api', 'app'], ['worker', 'app'], ['migrator', 'owner']]) {
       const cs = services[s].environment.ConnectionStrings__postgres;
@@ -375,6 +409,7 @@ http.middlewares._name_.headers.stspreload http.middlewares._name_.headers.force
 http.middlewares._name_.headers.contenttypenosniff http.middlewares._name_.headers.framedeny
 http.middlewares._name_.headers.referrerpolicy http.middlewares._name_.headers.contentsecuritypolicy
 http.middlewares._name_.headers.permissionspolicy http.middlewares._name_.headers.customresponseheaders._name_
+http.middlewares._name_.headers.customrequestheaders._name_
 http.middlewares._name_.ratelimit.average http.middlewares._name_.ratelimit.period http.middlewares._name_.ratelimit.burst
 http.middlewares._name_.ratelimit.sourcecriterion.ipstrategy.depth http.middlewares._name_.inflightreq.amount
 http.middlewares._name_.inflightreq.sourcecriterion.ipstrategy.depth http.middlewares._name_.compress.minresponsebodybytes
@@ -395,7 +430,7 @@ describe('Traefik configuration uses documented keys only', () => {
     const { config } = loadDynamicDirectory(paths.traefikDynamic, traefikEnv(env));
     for (const section of ['routers', 'middlewares', 'services']) for (const v of Object.values(config.http[section])) delete v.file;
     const keys = flatten(config, '', ['http.routers', 'http.services', 'http.middlewares', 'tls.options', 'tls.stores',
-      'http.middlewares._name_.headers.customresponseheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores|certificates))$/.test(k));
+      'http.middlewares._name_.headers.customresponseheaders', 'http.middlewares._name_.headers.customrequestheaders']).filter((k) => !/^(http\.(routers|middlewares|services)|tls\.(options|stores|certificates))$/.test(k));
     assert.deepEqual(keys.filter((k) => !TRAEFIK_DYNAMIC_KEYS.has(k)), []);
   });
 

@@ -7,10 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnvFile, parseYaml } from './lib/compose.mjs';
 import { checkManifests, k8sRules, parseDocs, renderOverlay, validateSchema } from './lib/k8s.mjs';
-import { paths } from './lib/repo.mjs';
+import { paths, traefikEnv } from './lib/repo.mjs';
+import { renderTemplate } from './lib/traefik.mjs';
 
 const k8s = join(paths.root, 'deploy/k8s');
-const composeMiddlewares = parseYaml(readFileSync(join(paths.traefikDynamic, 'middlewares.yml'), 'utf8')).http.middlewares;
+// As compose renders them with its defaults (TRAEFIK_CLIENT_IP_DEPTH 0: the TCP peer, as in the cluster).
+const composeMiddlewares = parseYaml(renderTemplate(readFileSync(join(paths.traefikDynamic, 'middlewares.yml'), 'utf8'),
+  traefikEnv(parseEnvFile(paths.envExample)))).http.middlewares;
 
 /** Secrets the k3d overlay expects in the cluster: the ones create-secrets.sh makes. */
 const createdByScript = new Set([...readFileSync(join(k8s, 'overlays/k3d/create-secrets.sh'), 'utf8')

@@ -454,3 +454,63 @@ export function checkForwardedTrust(model) {
   }
   return out;
 }
+
+/** Cloudflare's ranges as infra/terraform's firewall admits them (the network module's defaults). */
+export function terraformCdnRanges(variablesTf) {
+  const list = (name) => {
+    const block = variablesTf.match(new RegExp(`variable "${name}" \\{[\\s\\S]*?default\\s*=\\s*\\[([\\s\\S]*?)\\]`));
+    return block ? [...block[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [];
+  };
+  return [...list('web_allowed_ipv4_cidrs'), ...list('web_allowed_ipv6_cidrs')];
+}
+
+const sameSet = (a, b) => a.length === b.length && new Set(a).size === new Set([...a, ...b]).size;
+
+/**
+ * The client address behind Cloudflare, end to end. Traefik keeps X-Forwarded-* only from Cloudflare's ranges
+ * (the firewall's list); its limiters key on ipStrategy.depth TRAEFIK_CLIENT_IP_DEPTH (0 or 1, nothing that
+ * reads a forgeable header); the API and the console trust the same ranges and read two entries in; and the
+ * header middlewares remove a client's X-Forwarded-Host that Cloudflare would pass on. Returns messages.
+ */
+export function checkClientAddress({ staticConfig, dynamic, model, cdnRanges, depth }) {
+  const out = [];
+  if (cdnRanges.length === 0) out.push('no Cloudflare ranges found in infra/terraform');
+  const trustedIPs = staticConfig.entryPoints?.websecure?.forwardedHeaders?.trustedIPs ?? [];
+  if (!sameSet(trustedIPs.map(String), cdnRanges)) {
+    out.push(`websecure trusts X-Forwarded-* from [${trustedIPs.join(', ')}], not exactly the Terraform firewall's Cloudflare ranges`);
+  }
+  for (const [name, ep] of Object.entries(staticConfig.entryPoints ?? {})) {
+    if (ep.forwardedHeaders?.notAppendXForwardedFor) out.push(`${name}: notAppendXForwardedFor hides direct clients' addresses from the API`);
+  }
+  if (!['0', '1'].includes(String(depth))) out.push(`TRAEFIK_CLIENT_IP_DEPTH is ${depth}: 0 (direct clients) or 1 (behind Cloudflare)`);
+  for (const [name, middleware] of Object.entries(dynamic.http?.middlewares ?? {})) {
+    const limiter = middleware.rateLimit ?? middleware.inFlightReq;
+    if (!limiter) continue;
+    const criterion = limiter.sourceCriterion ?? {};
+    if (criterion.requestHeaderName || criterion.requestHost) {
+      out.push(`${name}: keys on ${criterion.requestHeaderName ? `header ${criterion.requestHeaderName}` : 'the host'}, which a client chooses`);
+    }
+    if (criterion.ipStrategy?.excludedIPs) out.push(`${name}: excludedIPs reads past Cloudflare's entry into what the client sent`);
+    if (String(criterion.ipStrategy?.depth) !== String(depth)) {
+      out.push(`${name}: ipStrategy.depth ${criterion.ipStrategy?.depth} is not TRAEFIK_CLIENT_IP_DEPTH (${depth})`);
+    }
+    if (Number(criterion.ipStrategy?.depth) >= 1 && trustedIPs.length === 0) {
+      out.push(`${name}: depth ${criterion.ipStrategy.depth} with no trusted proxy: every client gets the empty address, one bucket`);
+    }
+  }
+  if (trustedIPs.length > 0) {
+    for (const name of ['security-headers', 'security-headers-ui']) {
+      const removed = dynamic.http?.middlewares?.[name]?.headers?.customRequestHeaders ?? {};
+      if (removed['X-Forwarded-Host'] !== '') out.push(`${name}: a client's X-Forwarded-Host passes through Cloudflare to the backend`);
+    }
+  }
+  for (const service of ['api', 'console']) {
+    const environment = environmentMap(model.services?.[service]?.environment);
+    const cdn = String(environment.ForwardedHeaders__CdnNetworks ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    if (!sameSet(cdn, cdnRanges)) out.push(`${service}: ForwardedHeaders__CdnNetworks is not exactly the Terraform firewall's Cloudflare ranges`);
+    if (String(environment.ForwardedHeaders__ForwardLimit) !== '2') {
+      out.push(`${service}: ForwardedHeaders__ForwardLimit ${environment.ForwardedHeaders__ForwardLimit ?? '(default 1)'}: 2 reads past Cloudflare's edge to the client, and no further`);
+    }
+  }
+  return out;
+}

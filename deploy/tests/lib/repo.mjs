@@ -26,5 +26,6 @@ export function traefikEnv(env) {
     COMPOSE_PROJECT_NAME: env.COMPOSE_PROJECT_NAME ?? 'shortener',
     DOMAIN: env.DOMAIN,
     TRAEFIK_CERT_RESOLVER: env.TRAEFIK_CERT_RESOLVER ?? '',
+    TRAEFIK_CLIENT_IP_DEPTH: env.TRAEFIK_CLIENT_IP_DEPTH ?? '0',
   };
 }
