@@ -626,6 +626,20 @@ def recorded_sample_failures(expressions, allowlists, config_text, quiet_report=
     return report
 
 
+def datasource_metric_queries():
+    """The Tempo data source's trace-to-metrics queries, for the API's spans: Grafana replaces $__tags with the
+    span's mapped tags (service.name -> service), so they read as service="shortener-api"."""
+    expressions = []
+    for path in sorted(DATASOURCES.glob("*.y*ml")):
+        for source in (load_yaml(path) or {}).get("datasources") or []:
+            links = (source.get("jsonData") or {}).get("tracesToMetrics") or {}
+            tags = ", ".join(f'{tag["value"]}="shortener-api"' for tag in links.get("tags") or [])
+            for query in links.get("queries") or []:
+                expr = query["query"].replace("$$__tags", tags).replace("$__tags", tags)
+                expressions.append(Expression(f"{path.name} {source.get('name')} trace-to-metrics {query['name']!r}", expr))
+    return expressions
+
+
 def check_recorded_samples(expressions, allowlists, report):
     if not shutil.which("prometheus"):
         report.fail("recorded samples", "prometheus not found (Debian: apt-get install prometheus)")
@@ -702,7 +716,7 @@ def main(argv):
         expressions += check_dashboard(path, dashboard, uids, seen, report)
     rules = recording_rules()
     promtool_parse(expressions, report)
-    check_recorded_samples(expressions + rules, allowlists, report)
+    check_recorded_samples(expressions + rules + datasource_metric_queries(), allowlists, report)
 
     if urls:
         url = urls[0]
