@@ -260,6 +260,9 @@ describe('compose wiring', () => {
     const host = shipped('0');
     delete host.dynamic.http.middlewares['security-headers'].headers.customRequestHeaders;
     assert.match(checkClientAddress(host).join('\n'), /security-headers: a client's X-Forwarded-Host/);
+    const admins = loadDynamicDirectory(paths.traefikDynamic, { ...traefikEnv(env), TRAEFIK_CLIENT_IP_DEPTH: '1', ADMIN_SOURCE_RANGES: '' }).config;
+    assert.match(checkClientAddress({ ...shipped('1'), dynamic: admins }).join('\n'), /admin-allow-list: sourceRange entry "" is not a CIDR/);
+    assert.deepEqual(admins.http.middlewares['admin-allow-list'].ipAllowList.ipStrategy, { depth: 1 });
     const api = { ...shipped('0'), model: structuredClone(model) };
     api.model.services.api.environment.ForwardedHeaders__ForwardLimit = '5';
     api.model.services.console.environment.ForwardedHeaders__CdnNetworks = `${env.CDN_NETWORKS},10.242.0.0/24`;
@@ -413,6 +416,7 @@ http.middlewares._name_.headers.customrequestheaders._name_
 http.middlewares._name_.ratelimit.average http.middlewares._name_.ratelimit.period http.middlewares._name_.ratelimit.burst
 http.middlewares._name_.ratelimit.sourcecriterion.ipstrategy.depth http.middlewares._name_.inflightreq.amount
 http.middlewares._name_.inflightreq.sourcecriterion.ipstrategy.depth http.middlewares._name_.compress.minresponsebodybytes
+http.middlewares._name_.ipallowlist.sourcerange http.middlewares._name_.ipallowlist.ipstrategy.depth
 http.middlewares._name_.basicauth.usersfile http.middlewares._name_.basicauth.realm http.middlewares._name_.basicauth.removeheader
 tls.options._name_.minversion tls.options._name_.ciphersuites tls.options._name_.curvepreferences tls.options._name_.snistrict
 tls.stores._name_.defaultcertificate.certfile tls.stores._name_.defaultcertificate.keyfile

@@ -141,6 +141,7 @@ describe('the policy reports each violation of the bad fixtures', () => {
     ['tls-options', 'default', /VersionTLS10/], ['tls-options', 'default', /X25519MLKEM768/],
     ['sni-strict', 'admin-leak', /every handshake fails/], ['sni-strict', 'admin-ui', /every handshake fails/],
     ['middleware-order', 'admin-ui', /rate limit/], ['middleware-order', 'admin-ui', /security headers/],
+    ['middleware-order', 'admin-ui', /IP allow list/],
   ];
   for (const [rule, subject, message] of expectedTraefik) {
     test(`traefik dynamic: ${rule} on ${subject} (${message.source})`, () => {

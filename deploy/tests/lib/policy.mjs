@@ -372,6 +372,7 @@ export function checkTraefikDynamic(config, { appServices = ['api'] } = {}) {
     const def = middlewares[m.replace(/@file$/, '')] ?? {};
     if (def.rateLimit || def.inFlightReq) return 'limit';
     if (def.headers) return 'headers';
+    if (def.ipAllowList) return 'allow';
     if (def.basicAuth || def.digestAuth || def.forwardAuth) return 'auth';
     return 'other';
   };
@@ -381,6 +382,7 @@ export function checkTraefikDynamic(config, { appServices = ['api'] } = {}) {
     if (auth < 0) continue;
     if (!kinds.slice(0, auth).includes('limit')) out.push(violation('middleware-order', name, 'authentication runs before the rate limit: password guessing is not throttled'));
     if (!kinds.slice(0, auth).includes('headers')) out.push(violation('middleware-order', name, 'authentication runs before the security headers: 401 responses lack them'));
+    if (!kinds.slice(0, auth).includes('allow')) out.push(violation('middleware-order', name, 'authentication without an IP allow list before it: the password is the only gate'));
   }
   for (const [optionName, options] of Object.entries(config.tls?.options ?? {})) {
     const curves = options.curvePreferences;
@@ -484,9 +486,14 @@ export function checkClientAddress({ staticConfig, dynamic, model, cdnRanges, de
   }
   if (!['0', '1'].includes(String(depth))) out.push(`TRAEFIK_CLIENT_IP_DEPTH is ${depth}: 0 (direct clients) or 1 (behind Cloudflare)`);
   for (const [name, middleware] of Object.entries(dynamic.http?.middlewares ?? {})) {
-    const limiter = middleware.rateLimit ?? middleware.inFlightReq;
+    const limiter = middleware.rateLimit ?? middleware.inFlightReq ?? middleware.ipAllowList;
     if (!limiter) continue;
-    const criterion = limiter.sourceCriterion ?? {};
+    for (const range of middleware.ipAllowList?.sourceRange ?? []) {
+      if (!/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(String(range))) out.push(`${name}: sourceRange entry ${JSON.stringify(range)} is not a CIDR`);
+    }
+    if (middleware.ipAllowList && (middleware.ipAllowList.sourceRange ?? []).length === 0) out.push(`${name}: an empty allow list`);
+    // ipAllowList has its ipStrategy at the top; the limiters under sourceCriterion.
+    const criterion = middleware.ipAllowList ? { ipStrategy: limiter.ipStrategy } : limiter.sourceCriterion ?? {};
     if (criterion.requestHeaderName || criterion.requestHost) {
       out.push(`${name}: keys on ${criterion.requestHeaderName ? `header ${criterion.requestHeaderName}` : 'the host'}, which a client chooses`);
     }

@@ -27,5 +27,6 @@ export function traefikEnv(env) {
     DOMAIN: env.DOMAIN,
     TRAEFIK_CERT_RESOLVER: env.TRAEFIK_CERT_RESOLVER ?? '',
     TRAEFIK_CLIENT_IP_DEPTH: env.TRAEFIK_CLIENT_IP_DEPTH ?? '0',
+    ADMIN_SOURCE_RANGES: env.ADMIN_SOURCE_RANGES ?? '0.0.0.0/0,::/0',
   };
 }

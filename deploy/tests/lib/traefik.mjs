@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseYaml } from './compose.mjs';
 
-// ---- Go template subset: {{ env "X" }}, {{ range $i := until (atoi (env "X")) }}, {{ add1 $i }},
+// ---- Go template subset: {{ env "X" }}, {{ range $i := until (atoi (env "X")) }}, {{ add1 $i }}, splitList, quote,
 // {{ if not (env "X") }} ... {{ end }} ----
 
 function tokenize(template) {
@@ -53,6 +53,9 @@ const functions = {
   until: (_, n) => Array.from({ length: n }, (_, i) => i),
   add1: (_, n) => Number(n) + 1,
   not: (_, v) => !v,
+  // sprig: splitList is Go's strings.Split ("" gives [""]); quote is %q.
+  splitList: (_, separator, text) => String(text).split(separator),
+  quote: (_, v) => JSON.stringify(String(v)),
 };
 
 function evaluate(node, vars) {
