@@ -42,6 +42,12 @@ restore-drill: ## Backup and point-in-time restore drill (pgBackRest, real Postg
 	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
 	dotnet test apps/tests/Shortener.Tests --no-build --filter Category=RestoreDrill --logger "console;verbosity=normal"
 
+.PHONY: restore-bench
+restore-bench: ## Restore time at two database sizes (default 1M and 10M links; RESTORE_BENCH_SIZES=...), written to bench/results; minutes
+	@scripts/prerequisites.sh test
+	dotnet build $(SOLUTION) -nologo -v quiet -p:GIT_SHA=$(GIT_SHA)
+	dotnet test apps/tests/Shortener.Tests --no-build --filter Category=Benchmark --logger "console;verbosity=normal"
+
 .PHONY: backup
 backup: ## pgBackRest backup of the `make run` PostgreSQL into .data/pgbackrest: make backup [TYPE=full|diff|incr]
 	@scripts/backup.sh backup $(or $(TYPE),incr)
