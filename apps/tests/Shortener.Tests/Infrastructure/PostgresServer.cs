@@ -39,6 +39,7 @@ public sealed class PostgresServer : IAsyncDisposable
     /// </summary>
     public static async Task<PostgresServer> StartAsync(Func<PostgresServer, IReadOnlyList<string>>? settings = null)
     {
+        _ = s_staleSwept.Value;
         var dataDir = Path.Combine(TempRoot(), $"pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..30]);
         Directory.CreateDirectory(dataDir);
         if (LocalProcess.IsRoot) await LocalProcess.RunAsync("chown", "postgres:postgres", dataDir);
@@ -49,6 +50,42 @@ public sealed class PostgresServer : IAsyncDisposable
         await server.StartProcessAsync();
         await server.MigrateTemplateAsync();
         return server;
+    }
+
+    /// <summary>
+    /// Data directories of earlier test runs whose process is gone (a test host stopped before its exit handler
+    /// ran leaves its shared server's directory, hundreds of MB, behind): removed once per run. A directory is
+    /// named after the process that made it, so a live run's are never touched.
+    /// </summary>
+    private static readonly Lazy<bool> s_staleSwept = new(() =>
+    {
+        foreach (var dir in Directory.EnumerateDirectories(TempRoot(), "pg-*"))
+        {
+            var parts = Path.GetFileName(dir).Split('-');
+            if (parts.Length < 3 || !int.TryParse(parts[1], out var pid) || ProcessIsAlive(pid)) continue;
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Best effort, as for the run's own directories.
+            }
+        }
+        return true;
+    });
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A server for a data directory that already exists (e.g. restored from a backup), on a new port; not started.</summary>
