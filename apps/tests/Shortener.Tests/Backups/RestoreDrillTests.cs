@@ -388,7 +388,8 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         return counts;
     }
 
-    private static async Task<T> ScalarAsync<T>(string connectionString, string sql)
+    /// <summary>One value, on a connection of its own (also for the restore benchmark).</summary>
+    internal static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
         await connection.OpenAsync();

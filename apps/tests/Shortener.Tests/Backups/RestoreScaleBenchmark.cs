@@ -19,7 +19,7 @@ namespace Shortener.Tests.Backups;
 [Trait("Category", "Benchmark")]
 public sealed class RestoreScaleBenchmark(ITestOutputHelper output)
 {
-    private sealed record Measurement(long Links, long DatabaseBytes, long RepositoryBytes, double SeedSeconds, double BackupSeconds,
+    private sealed record Measurement(long Links, long DatabaseBytes, long RepositoryBytes, double BackupSeconds,
         double RestoreSeconds, double ReadySeconds);
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed class RestoreScaleBenchmark(ITestOutputHelper output)
             await analyze.ExecuteNonQueryAsync();
         }
         var seedSeconds = seed.Elapsed.TotalSeconds;
-        var databaseBytes = await ScalarAsync<long>(database, $"SELECT pg_database_size('{databaseName}')");
+        var databaseBytes = await RestoreDrillTests.ScalarAsync<long>(database, $"SELECT pg_database_size('{databaseName}')");
         Log($"{links:N0} links: database {Mb(databaseBytes):F0} MB, seeded in {seedSeconds:F0} s");
 
         var backup = Stopwatch.StartNew();
@@ -86,12 +86,12 @@ public sealed class RestoreScaleBenchmark(ITestOutputHelper output)
         await pgbackrest.RunAsync("restore", "--type=immediate", "--target-action=promote");
         var restoreSeconds = restore.Elapsed.TotalSeconds;
         await postgres.StartProcessAsync();
-        await LocalProcess.WaitUntilAsync(async () => !await ScalarAsync<bool>(database, "SELECT pg_is_in_recovery()"),
+        await LocalProcess.WaitUntilAsync(async () => !await RestoreDrillTests.ScalarAsync<bool>(database, "SELECT pg_is_in_recovery()"),
             TimeSpan.FromMinutes(30), "recovery to finish");
         var readySeconds = restore.Elapsed.TotalSeconds;
-        Assert.Equal(links, await ScalarAsync<long>(database, "SELECT count(*) FROM links"));
+        Assert.Equal(links, await RestoreDrillTests.ScalarAsync<long>(database, "SELECT count(*) FROM links"));
         Log($"restore: {restoreSeconds:F1} s ({Mb(backupBytes) / restoreSeconds:F0} MB/s), answering queries {readySeconds:F1} s after it began");
-        return new Measurement(links, databaseBytes, repositoryBytes, seedSeconds, backupSeconds, restoreSeconds, readySeconds);
+        return new Measurement(links, databaseBytes, repositoryBytes, backupSeconds, restoreSeconds, readySeconds);
     }
 
     /// <summary>A Markdown table in bench/results (and the test output), with the time to ready extrapolated on a straight line.</summary>
@@ -129,12 +129,4 @@ public sealed class RestoreScaleBenchmark(ITestOutputHelper output)
     private void Log(string line) => output.WriteLine(line);
 
     private static double Mb(long bytes) => bytes / 1e6;
-
-    private static async Task<T> ScalarAsync<T>(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false;Command Timeout=0");
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
 }
