@@ -42,9 +42,10 @@ internal static class ResilienceKit
     public static async Task<ServiceProcess> StartApiAsync(Dictionary<string, string> environment)
     {
         var api = await ServiceProcess.StartAsync("Shortener.Api", environment);
+        await ApiFactory.WaitForBootstrapKeyAsync(environment["ConnectionStrings__postgres"], TimeSpan.FromSeconds(20));
         using var client = AuthenticatedClient(api);
         await LocalProcess.WaitUntilAsync(async () => (await client.GetAsync("/api/links?limit=1")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(20), "the bootstrap key to be stored");
+            TimeSpan.FromSeconds(20), "the API to accept the bootstrap key");
         return api;
     }
 
