@@ -25,8 +25,8 @@ public sealed class LocalStack : IAsyncLifetime
     private DistributedApplication? _app;
 
     public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "shortener-e2e", Guid.NewGuid().ToString("N"));
-    public int ApiPort { get; } = FreePort();
-    public int ConsolePort { get; } = FreePort();
+    public int ApiPort { get; } = TestPorts.Next();
+    public int ConsolePort { get; } = TestPorts.Next();
     public string Key { get; private set; } = "";
 
     /// <summary>
@@ -34,7 +34,7 @@ public sealed class LocalStack : IAsyncLifetime
     /// goes into the README. Tests do not need it, and the testing builder runs without it by default.
     /// </summary>
     public string? DashboardUrl { get; } =
-        Environment.GetEnvironmentVariable("SCREENSHOTS_DIR") is null ? null : $"http://127.0.0.1:{FreePort()}";
+        Environment.GetEnvironmentVariable("SCREENSHOTS_DIR") is null ? null : $"http://127.0.0.1:{TestPorts.Next()}";
 
     public async Task InitializeAsync()
     {
@@ -43,8 +43,8 @@ public sealed class LocalStack : IAsyncLifetime
         string[] dashboard = DashboardUrl is null ? [] :
         [
             $"ASPNETCORE_URLS={DashboardUrl}",
-            $"ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
-            $"ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
+            $"ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:{TestPorts.Next()}",
+            $"ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://127.0.0.1:{TestPorts.Next()}",
             "ASPIRE_ALLOW_UNSECURED_TRANSPORT=true",
             // Loopback, throwaway, for a picture: no login token to scrape from the logs.
             "ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true",
@@ -55,10 +55,10 @@ public sealed class LocalStack : IAsyncLifetime
         [
             .. dashboard,
             $"Local:DataDir={DataDir}",
-            $"Local:PostgresPort={FreePort()}",
-            $"Local:RedisPort={FreePort()}",
+            $"Local:PostgresPort={TestPorts.Next()}",
+            $"Local:RedisPort={TestPorts.Next()}",
             $"Local:ApiPort={ApiPort}",
-            $"Local:WorkerPort={FreePort()}",
+            $"Local:WorkerPort={TestPorts.Next()}",
             $"Local:ConsolePort={ConsolePort}",
             // The observability stack is checked by the game day and MakeRunTests.
             "Local:Observability=false",
@@ -104,12 +104,6 @@ public sealed class LocalStack : IAsyncLifetime
         }
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>Walks the product on the local stack, and runs the README's examples exactly as written.</summary>

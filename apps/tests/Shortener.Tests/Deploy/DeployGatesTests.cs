@@ -19,7 +19,7 @@ public sealed class DeployGatesTests
     {
         await using var api = await FakeApiMetrics.StartAsync();
         var work = Directory.CreateTempSubdirectory("shortener-slo-gate-");
-        var port = LocalProcess.FreePort();
+        var port = TestPorts.Next();
         var config = Path.Combine(work.FullName, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
@@ -68,7 +68,7 @@ public sealed class DeployGatesTests
     public async Task TheDeploySilenceCoversOnlyPerInstanceAlertsOfApiAndWorkerAndIsExpiredAfterwards()
     {
         var work = Directory.CreateTempSubdirectory("shortener-am-");
-        var port = LocalProcess.FreePort();
+        var port = TestPorts.Next();
         var config = Path.Combine(work.FullName, "alertmanager.yml");
         await File.WriteAllTextAsync(config, "route:\n  receiver: none\nreceivers:\n  - name: none\n");
         using var alertmanager = LocalProcess.Start("prometheus-alertmanager", [$"--config.file={config}",
@@ -128,7 +128,7 @@ public sealed class DeployGatesTests
 
         public static async Task<FakeApiMetrics> StartAsync()
         {
-            var metrics = new FakeApiMetrics(LocalProcess.FreePort());
+            var metrics = new FakeApiMetrics(TestPorts.Next());
             await metrics._app.StartAsync();
             return metrics;
         }

@@ -29,7 +29,7 @@ public sealed class ReadinessLoadBalancer : IAsyncDisposable
 
     public static async Task<ReadinessLoadBalancer> StartAsync()
     {
-        var address = new Uri($"http://127.0.0.1:{LocalProcess.FreePort()}");
+        var address = new Uri($"http://127.0.0.1:{TestPorts.Next()}");
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(address.ToString());
         builder.Logging.ClearProviders();

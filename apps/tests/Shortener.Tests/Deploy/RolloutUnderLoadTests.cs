@@ -30,7 +30,7 @@ public sealed class RolloutUnderLoadTests(ITestOutputHelper output)
         var database = await SharedPostgres.CreateDatabaseAsync("rollout");
         await using var redis = await RedisServer.StartAsync();
         var codes = await SeedLinksAsync(database, "roll", 50);
-        var closedPort = LocalProcess.FreePort(); // nothing listens there: B-bad cannot reach its PostgreSQL or Redis
+        var closedPort = TestPorts.Next(); // nothing listens there: B-bad cannot reach its PostgreSQL or Redis
 
         var releaseA = ReleaseOf("v1.0.0", 'a');
         var badB = ReleaseOf("v1.1.0-bad", 'b');
@@ -124,7 +124,7 @@ public sealed class RolloutUnderLoadTests(ITestOutputHelper output)
     {
         var database = await SharedPostgres.CreateDatabaseAsync("rollout_first");
         var bad = ReleaseOf("v0.1.0", 'd');
-        var badRedis = new Dictionary<string, string> { ["ConnectionStrings__redis"] = $"127.0.0.1:{LocalProcess.FreePort()},connectTimeout=500" };
+        var badRedis = new Dictionary<string, string> { ["ConnectionStrings__redis"] = $"127.0.0.1:{TestPorts.Next()},connectTimeout=500" };
         var releases = new Dictionary<ImageReference, IDictionary<string, string>> { [bad.Api] = badRedis, [bad.Worker] = badRedis, [bad.Migrator] = badRedis };
         var services = new Dictionary<string, IDictionary<string, string>>
         {

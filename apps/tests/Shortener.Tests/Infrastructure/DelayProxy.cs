@@ -21,7 +21,7 @@ public sealed class DelayProxy : IAsyncDisposable
     public DelayProxy(int targetPort)
     {
         _targetPort = targetPort;
-        _listener = new TcpListener(IPAddress.Loopback, LocalProcess.FreePort());
+        _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         // On the thread pool: not on the test framework's synchronization context, which has few threads.
         _accepting = Task.Run(AcceptAsync);

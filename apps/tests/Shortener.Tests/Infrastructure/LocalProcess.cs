@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 
 namespace Shortener.Tests.Infrastructure;
 
-/// <summary>Helpers to run real server processes for the tests: free ports, signals, root handling.</summary>
+/// <summary>Helpers to run real server processes for the tests: signals, root handling (ports: TestPorts).</summary>
 public static partial class LocalProcess
 {
     public const int SigKill = 9;
@@ -13,13 +13,6 @@ public static partial class LocalProcess
     public const int SigTerm = 15;
 
     public static bool IsRoot => Environment.UserName == "root" || geteuid() == 0;
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public static void Signal(Process process, int signal)
     {

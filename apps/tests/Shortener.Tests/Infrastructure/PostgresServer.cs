@@ -44,7 +44,7 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.CreateDirectory(dataDir);
         if (LocalProcess.IsRoot) await LocalProcess.RunAsync("chown", "postgres:postgres", dataDir);
 
-        var server = new PostgresServer(FindBinDir(), dataDir, LocalProcess.FreePort());
+        var server = new PostgresServer(FindBinDir(), dataDir, TestPorts.Next());
         server._settings = settings?.Invoke(server) ?? [];
         await server.RunAsOwnerAsync("initdb", "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync");
         await server.StartProcessAsync();
@@ -90,7 +90,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     /// <summary>A server for a data directory that already exists (e.g. restored from a backup), on a new port; not started.</summary>
     public static PostgresServer ForExistingDataDir(string dataDir, IReadOnlyList<string> settings) =>
-        new(FindBinDir(), dataDir, LocalProcess.FreePort()) { _settings = settings };
+        new(FindBinDir(), dataDir, TestPorts.Next()) { _settings = settings };
 
     /// <summary>A directory every user can create in (sticky, like /tmp), so the postgres user can reach what lies below.</summary>
     public static string TempRoot()

@@ -22,7 +22,7 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var dir = Path.Combine(Path.GetTempPath(), "shortener-tests", $"redis-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
-        var server = new RedisServer(LocalProcess.FreePort(), dir);
+        var server = new RedisServer(TestPorts.Next(), dir);
         await server.StartProcessAsync();
         return server;
     }

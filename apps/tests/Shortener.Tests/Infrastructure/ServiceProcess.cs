@@ -26,7 +26,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         var assembly = Path.Combine(RepoRoot(), "apps", "src", project, "bin", BuildConfiguration(), "net10.0", project + ".dll");
         if (!File.Exists(assembly)) throw new FileNotFoundException($"{assembly} is not built; run `make test`, which builds the solution first.");
 
-        var port = LocalProcess.FreePort();
+        var port = TestPorts.Next();
         var env = new Dictionary<string, string>(environment)
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",

@@ -140,7 +140,7 @@ public sealed class LeastPrivilegeTests
             }
             var aclFile = Path.Combine(dir, "users.acl");
             await File.WriteAllTextAsync(aclFile, acl);
-            var port = LocalProcess.FreePort();
+            var port = TestPorts.Next();
             Process process;
             try
             {
