@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Aspire.Hosting;
@@ -103,7 +102,6 @@ public sealed class LocalStack : IAsyncLifetime
             // Best effort, under the temp dir: PostgreSQL's files belong to the postgres user when run as root.
         }
     }
-
 }
 
 /// <summary>Walks the product on the local stack, and runs the README's examples exactly as written.</summary>

@@ -352,7 +352,6 @@ public sealed class MakeRunTests
         return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19], CultureInfo.InvariantCulture);
     }
 
-
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string FindRepoRoot()
