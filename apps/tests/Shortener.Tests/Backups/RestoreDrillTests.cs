@@ -205,6 +205,10 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         report["restore_bytes"] = diff.Bytes;
         Assert.True(rto < RtoTarget, $"RTO {rto.TotalSeconds:F1} s is over the {RtoTarget.TotalSeconds} s target");
         Assert.True(archiveLag < 60, $"WAL took {archiveLag:F1} s to reach the archive: over the 60 s RPO target");
+        // archive_timeout (5 s) plus one push is the expected lag. A stall as long as pgBackRest's archive-timeout (60 s)
+        // is what a restore sharing production's spool path causes (ScratchRestoreMatchesProductionAsOfTheBackupAsync).
+        Assert.True(archiveLag < 30, $"WAL took {archiveLag:F1} s to reach the archive with archive_timeout at {ArchiveTimeout.TotalSeconds} s: "
+            + $"did a restore empty production's spool path? Logs in {pgbackrest.WorkDir}/log");
     }
 
     private sealed record Backup(string Label, double Seconds, long Bytes);
@@ -230,14 +234,18 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         var scratchDir = Path.Combine(pgbackrest.WorkDir, "scratch");
         var clock = Stopwatch.StartNew();
         // Only the application's database gets its files; the other databases are restored as empty sparse files.
+        // A spool path of its own: restore empties the stanza's archive spool, and production's asynchronous
+        // archive-push waits there for its acknowledgements (shared, the archiver stalled for archive-timeout, 60 s).
         await pgbackrest.RunAsync("restore", "--set=" + label, "--type=immediate", "--target-action=promote",
-            "--archive-mode=off", "--db-include=" + databaseName, "--pg1-path=" + scratchDir);
+            "--archive-mode=off", "--db-include=" + databaseName, "--pg1-path=" + scratchDir, "--spool-path=" + scratchDir + "-spool");
         await using var scratch = PostgresServer.ForExistingDataDir(scratchDir, ["archive_mode=off"]);
         await scratch.StartProcessAsync();
         var copy = new NpgsqlConnectionStringBuilder(scratch.ConnectionString("postgres")) { Database = databaseName }.ConnectionString;
         await LocalProcess.WaitUntilAsync(async () => !await ScalarAsync<bool>(copy, "SELECT pg_is_in_recovery()"),
             TimeSpan.FromSeconds(60), "the scratch copy to finish recovery");
         Log($"scratch restore of backup {label} on port {scratch.Port}: ready in {clock.Elapsed.TotalSeconds:F1} s while production kept running");
+        // The option reached the copy's restore_command too: its archive-get spooled WAL there, not in production's spool.
+        Assert.True(Directory.Exists(Path.Combine(scratchDir + "-spool", "archive", PgBackRest.Stanza, "in")), "the copy's archive-get did not use its own spool path");
 
         var present = (await CodesAsync(copy)).Where(IsDrillWrite).ToHashSet(StringComparer.Ordinal);
         var snapshot = writes.ToList();
