@@ -73,7 +73,7 @@ public sealed class LocalStack : IAsyncLifetime
 
         // The bootstrap key is stored by the API in the background right after start.
         using var client = Client();
-        for (var attempt = 0; attempt < 50 && (await client.GetAsync("/api/links?limit=1")).StatusCode == HttpStatusCode.Unauthorized; attempt++)
+        for (var attempt = 0; attempt < 50 && !(await client.GetAsync("/api/links?limit=1")).IsSuccessStatusCode; attempt++)
         {
             await Task.Delay(200);
         }

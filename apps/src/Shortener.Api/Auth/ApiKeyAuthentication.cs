@@ -30,6 +30,8 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string OwnerClaim = "shortener:owner";
     private const int MaxKeyLength = 128;
     private static readonly object s_tooManyFailures = new();
+    private static readonly object s_keysNotReady = new();
+    private const int KeysNotReadyRetryAfterSeconds = 2;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -46,6 +48,7 @@ public sealed class ApiKeyAuthenticationHandler(
                 Context.Items[s_tooManyFailures] = true;
                 return AuthenticateResult.Fail("Too many failed authentications.");
             }
+            var bootstrapPending = keys.BootstrapPending;
             try
             {
                 identity = await keys.FindAsync(key, Context.RequestAborted);
@@ -54,6 +57,13 @@ public sealed class ApiKeyAuthenticationHandler(
             {
                 // Surfaces as 503 through the exception handler, not as "wrong key".
                 throw new DependencyUnavailableException("PostgreSQL", ex);
+            }
+            if (identity is null && bootstrapPending)
+            {
+                // The key may be the bootstrap key the API has not stored yet: "retry shortly", not a failure
+                // that spends the caller's budget (an admin retrying at start-up would lock itself out).
+                Context.Items[s_keysNotReady] = true;
+                return AuthenticateResult.Fail("API keys are not loaded yet.");
             }
             if (identity is null) return Failed();
         }
@@ -78,18 +88,22 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         Context.Items.ContainsKey(s_tooManyFailures)
             ? WriteProblemAsync(StatusCodes.Status429TooManyRequests, "Too many failed authentications",
-                $"Too many invalid API keys from this address; retry after {AuthFailureLimiter.RetryAfterSeconds} seconds.")
+                $"Too many invalid API keys from this address; retry after {AuthFailureLimiter.RetryAfterSeconds} seconds.",
+                AuthFailureLimiter.RetryAfterSeconds)
+            : Context.Items.ContainsKey(s_keysNotReady)
+            ? WriteProblemAsync(StatusCodes.Status503ServiceUnavailable, "API keys not loaded yet",
+                "The API is starting and has not stored its bootstrap key yet; retry shortly.", KeysNotReadyRetryAfterSeconds)
             : WriteProblemAsync(StatusCodes.Status401Unauthorized, "Authentication required",
                 "Send an API key as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'.");
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden", "This API key may not do this.");
 
-    private async Task WriteProblemAsync(int status, string title, string detail)
+    private async Task WriteProblemAsync(int status, string title, string detail, int? retryAfterSeconds = null)
     {
         Response.StatusCode = status;
         if (status == StatusCodes.Status401Unauthorized) Response.Headers.WWWAuthenticate = "Bearer";
-        if (status == StatusCodes.Status429TooManyRequests) Response.Headers.RetryAfter = AuthFailureLimiter.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        if (retryAfterSeconds is { } seconds) Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = Context,

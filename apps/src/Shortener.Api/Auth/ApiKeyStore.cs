@@ -24,6 +24,14 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, IOptions<AuthOption
     private static readonly TimeSpan s_unknownKeyTtl = TimeSpan.FromSeconds(5);
     private readonly MemoryCache _known = new(new MemoryCacheOptions { SizeLimit = options.Value.KeyCacheSize });
     private readonly MemoryCache _unknown = new(new MemoryCacheOptions { SizeLimit = options.Value.UnknownKeyCacheSize });
+    private volatile bool _bootstrapPending =
+        !string.IsNullOrWhiteSpace(options.Value.BootstrapApiKey) || !string.IsNullOrWhiteSpace(options.Value.BootstrapApiKeyFile);
+
+    /// <summary>
+    /// A bootstrap key is configured but not stored yet (PostgreSQL still starting): until it is, a key that is
+    /// not found may be that key, so not finding one is not yet a failed authentication.
+    /// </summary>
+    public bool BootstrapPending => _bootstrapPending;
 
     public static string NewKey() => KeyPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))
         .TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -41,6 +49,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, IOptions<AuthOption
     {
         var hash = Hash(key);
         var cacheKey = CacheKey(hash);
+        var bootstrapPending = _bootstrapPending; // read before the query: a key stored after it is not "unknown"
         if (_known.TryGetValue(cacheKey, out ApiKeyIdentity? cached)) return cached;
         if (_unknown.TryGetValue(cacheKey, out _)) return null;
 
@@ -50,6 +59,7 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, IOptions<AuthOption
         await using var reader = await command.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
+            if (bootstrapPending) return null;
             _unknown.Set(cacheKey, true, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = s_unknownKeyTtl, Size = 1 });
             return null;
         }
@@ -119,6 +129,8 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, IOptions<AuthOption
         batch.BatchCommands.Add(insert);
         await batch.ExecuteNonQueryAsync(ct);
         await transaction.CommitAsync(ct);
+        _unknown.Remove(CacheKey(hash));
+        _bootstrapPending = false;
     }
 
     public void Dispose()

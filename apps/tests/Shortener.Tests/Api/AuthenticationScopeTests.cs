@@ -65,6 +65,48 @@ public sealed class AuthenticationScopeTests(AuthenticationScopeFixture fixture)
     }
 
     [Fact]
+    public async Task BeforeTheBootstrapKeyIsStoredItsRetriesGet503AndSpendNoFailureBudget()
+    {
+        // A database where storing the bootstrap key fails (as while PostgreSQL is starting, or a grant is missing)
+        // but key lookups work: the window in which the configured key is not found yet.
+        var postgres = await SharedPostgres.CreateDatabaseAsync("BootstrapPending");
+        await using (var connection = new NpgsqlConnection(postgres))
+        {
+            await connection.OpenAsync();
+            await new NpgsqlCommand("""
+                CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+                CREATE TRIGGER refuse_insert BEFORE INSERT ON api_keys FOR EACH ROW EXECUTE FUNCTION refuse_insert();
+                """, connection).ExecuteNonQueryAsync();
+        }
+        await using var api = new ApiFactory(postgres, fixture.Redis.ConnectionString,
+            new Dictionary<string, string?> { ["Auth:FailuresPerMinute"] = "10" });
+        var admin = api.Client();
+
+        // More retries than the budget: each one "retry shortly", none a failure.
+        for (var i = 0; i < 15; i++)
+        {
+            var response = await admin.GetAsync("/api/links");
+            await response.AssertProblemAsync(503);
+            Assert.NotNull(response.Headers.RetryAfter?.Delta);
+        }
+
+        await using (var connection = new NpgsqlConnection(postgres))
+        {
+            await connection.OpenAsync();
+            await new NpgsqlCommand("DROP TRIGGER refuse_insert ON api_keys", connection).ExecuteNonQueryAsync();
+        }
+        await ApiFactory.WaitForBootstrapKeyAsync(postgres, TimeSpan.FromSeconds(30));
+        // At once: the tries before were not remembered as an unknown key.
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/links")).StatusCode);
+        // The whole budget is left for real failures.
+        var guesser = api.Client("sk_wrong_" + Guid.NewGuid());
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 14; i++) statuses.Add((await guesser.GetAsync("/api/links")).StatusCode);
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 10), statuses.Take(10));
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+    }
+
+    [Fact]
     public async Task AFloodOfRandomKeysStaysWithinTheKeyCacheBudget()
     {
         // A TTL longer than the flood takes on a loaded machine: only the budget may evict the known key.
