@@ -16,7 +16,8 @@ public static class DataSources
     /// <summary>
     /// One pooled NpgsqlDataSource per process, named so pool metrics carry "shortener" instead of the connection string.
     /// Npgsql waits 15 s for a connection (connect or a free pooled one) and 30 s for a command by default; a request
-    /// must fail fast instead (503 + Retry-After), so both get short defaults unless the connection string sets them.
+    /// must fail fast instead (503 + Retry-After), so both get short defaults unless the connection string sets them;
+    /// so does automatic statement preparation, which Npgsql leaves off.
     /// </summary>
     public static IHostApplicationBuilder AddPostgres(this IHostApplicationBuilder builder)
     {
@@ -30,6 +31,10 @@ public static class DataSources
             var set = new NpgsqlConnectionStringBuilder(connectionString).Keys.Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
             if (!set.Contains("Timeout")) dataSource.ConnectionStringBuilder.Timeout = 3;
             if (!set.Contains("Command Timeout")) dataSource.ConnectionStringBuilder.CommandTimeout = 5;
+            // Statements run often (the redirect lookup, the key lookup, the click upserts) are prepared on each
+            // connection after 5 uses, so PostgreSQL stops parsing and planning them per call: a third less
+            // PostgreSQL CPU per cold redirect and 20-60 % more of them on 2 cores (ADR 0011).
+            if (!set.Contains("Max Auto Prepare")) dataSource.ConnectionStringBuilder.MaxAutoPrepare = 20;
             return dataSource.Build();
         });
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [HealthTags.Ready]);
