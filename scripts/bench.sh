@@ -5,18 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v redis-benchmark >/dev/null || missing+=(redis-tools)
-command -v psql >/dev/null || missing+=(postgresql)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "missing: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
-    exit 127
-  fi
-fi
-command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 127; }
+scripts/prerequisites.sh bench
 exec python3 bench/bench.py "$@"

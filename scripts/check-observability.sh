@@ -11,29 +11,7 @@ prom=observability/prometheus
 am=observability/alertmanager
 
 # --- prerequisites ---------------------------------------------------------------------------
-missing=()
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-{ command -v amtool >/dev/null 2>&1 && command -v prometheus-alertmanager >/dev/null 2>&1; } || missing+=(prometheus-alertmanager)
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "python3 is required" >&2
-  exit 1
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-  install=(apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}")
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing ${missing[*]}"
-    # Refresh the package lists only when they do not know the packages yet (a fresh machine).
-    if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
-      apt-get -o DPkg::Lock::Timeout=600 update -qq
-    fi
-    # Debian starts no daemon here; on a host with systemd the packaged services would start, unused by us.
-    DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null || exit 1
-  else
-    echo "Missing packages: ${missing[*]}" >&2
-    echo "Install them with:  sudo ${install[*]}" >&2
-    exit 1
-  fi
-fi
+scripts/prerequisites.sh observability || exit 1
 
 work=$(mktemp -d)
 alertmanager_pid=

@@ -25,31 +25,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 say() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 # --- prerequisites ---------------------------------------------------------------------------
-missing=()
 have() { command -v "$1" >/dev/null 2>&1; }
-have prometheus || missing+=(prometheus)
-have prometheus-alertmanager || missing+=(prometheus-alertmanager)
-have prometheus-postgres-exporter || missing+=(prometheus-postgres-exporter)
-have prometheus-redis-exporter || missing+=(prometheus-redis-exporter)
-have prometheus-blackbox-exporter || missing+=(prometheus-blackbox-exporter)
-ls -d /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
-have redis-server || missing+=(redis-server)
-have redis-cli || missing+=(redis-tools)
-have curl || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  install=(apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}")
-  if [ "$(id -u)" = 0 ] && have apt-get; then
-    say "Installing ${missing[*]}"
-    apt-cache show "${missing[@]}" >/dev/null 2>&1 || apt-get -o DPkg::Lock::Timeout=600 update -qq
-    DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null || exit 1
-  else
-    echo "Missing packages for the game day: ${missing[*]}" >&2
-    echo "Install them with:  sudo ${install[*]}" >&2
-    exit 1
-  fi
-fi
-have python3 || { echo "python3 is required" >&2; exit 1; }
-have dotnet || { echo "The .NET 10 SDK is required" >&2; exit 1; }
+scripts/prerequisites.sh gameday || exit 1
 
 dll() { echo "$root/apps/src/$1/bin/$configuration/net10.0/$1.dll"; }
 api_dll=$(dll Shortener.Api) worker_dll=$(dll Shortener.Worker) migrator_dll=$(dll Shortener.Migrations)

@@ -56,27 +56,7 @@ fi
 
 # ---------------------------------------------------------------- prerequisites
 # podman + runc run the containers, debootstrap builds the base; PostgreSQL, Redis and curl test them.
-missing=()
-have podman || missing+=(podman)
-have runc || missing+=(runc)
-have debootstrap || [ -s "$base_tar" ] || missing+=(debootstrap)
-ls -d /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
-have redis-server || missing+=(redis-server)
-have redis-cli || missing+=(redis-tools)
-have curl || missing+=(curl)
-have setpriv || missing+=(util-linux)
-if [ ${#missing[@]} -gt 0 ]; then
-  install="apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends ${missing[*]}"
-  if [ "$(id -u)" = 0 ] && have apt-get; then
-    echo "Installing: ${missing[*]}"
-    if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $install >/dev/null; }; then
-      die "could not install ${missing[*]}"
-    fi
-  else
-    echo "Missing: ${missing[*]}. Install them with:  sudo $install" >&2
-    die "prerequisites missing (${missing[*]})"
-  fi
-fi
+scripts/prerequisites.sh image-test || die "prerequisites missing (see above)"
 have dotnet || die "the .NET SDK is required on the host (its SDK and runtimes go into the stand-in images)"
 
 # podman on these machines (no systemd, cgroup v1, no crun) needs its own engine settings: a project file,
