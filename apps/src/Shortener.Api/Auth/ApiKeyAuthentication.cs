@@ -31,7 +31,7 @@ public sealed class ApiKeyAuthenticationHandler(
     private const int MaxKeyLength = 128;
     private static readonly object s_tooManyFailures = new();
     private static readonly object s_keysNotReady = new();
-    private const int KeysNotReadyRetryAfterSeconds = 2;
+    public const int KeysNotReadyRetryAfterSeconds = 2;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {

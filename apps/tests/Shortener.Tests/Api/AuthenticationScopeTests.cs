@@ -87,7 +87,7 @@ public sealed class AuthenticationScopeTests(AuthenticationScopeFixture fixture)
         {
             var response = await admin.GetAsync("/api/links");
             await response.AssertProblemAsync(503);
-            Assert.NotNull(response.Headers.RetryAfter?.Delta);
+            Assert.Equal(TimeSpan.FromSeconds(ApiKeyAuthenticationHandler.KeysNotReadyRetryAfterSeconds), response.Headers.RetryAfter?.Delta);
         }
 
         await using (var connection = new NpgsqlConnection(postgres))

@@ -204,9 +204,9 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         report["restore_seconds"] = restoreSeconds;
         report["restore_bytes"] = diff.Bytes;
         Assert.True(rto < RtoTarget, $"RTO {rto.TotalSeconds:F1} s is over the {RtoTarget.TotalSeconds} s target");
-        Assert.True(archiveLag < 60, $"WAL took {archiveLag:F1} s to reach the archive: over the 60 s RPO target");
-        // archive_timeout (5 s) plus one push is the expected lag. A stall as long as pgBackRest's archive-timeout (60 s)
-        // is what a restore sharing production's spool path causes (ScratchRestoreMatchesProductionAsOfTheBackupAsync).
+        // archive_timeout (5 s) plus one push is the expected lag, well inside the 60 s RPO target. A stall as long as
+        // pgBackRest's archive-timeout (60 s) is what a restore sharing production's spool path causes
+        // (ScratchRestoreMatchesProductionAsOfTheBackupAsync): it once passed just under 60 s, so the bound is 30.
         Assert.True(archiveLag < 30, $"WAL took {archiveLag:F1} s to reach the archive with archive_timeout at {ArchiveTimeout.TotalSeconds} s: "
             + $"did a restore empty production's spool path? Logs in {pgbackrest.WorkDir}/log");
     }
