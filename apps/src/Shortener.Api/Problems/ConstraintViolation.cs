@@ -14,7 +14,7 @@ internal sealed partial class ConstraintViolationHandler(IProblemDetailsService 
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is not PostgresException { SqlState: [ '2', '2' or '3', ..] } postgres) return false;
+        if (exception is not PostgresException { SqlState: ['2', '2' or '3', ..] } postgres) return false;
 
         var status = postgres.SqlState == PostgresErrorCodes.UniqueViolation ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest;
         LogViolation(logger, postgres.ConstraintName ?? "-", postgres.TableName ?? "-", postgres.SqlState, exception);

@@ -53,9 +53,17 @@ public sealed record LocalPorts(
     {
         var byDefault = new Dictionary<int, int>
         {
-            [Defaults.Api] = Api, [Defaults.Worker] = Worker, [Defaults.Console] = Console, [Defaults.Postgres] = Postgres, [Defaults.Redis] = Redis,
-            [Defaults.Prometheus] = Prometheus, [Defaults.Alertmanager] = Alertmanager, [Defaults.NodeExporter] = NodeExporter,
-            [Defaults.Blackbox] = Blackbox, [Defaults.RedisExporter] = RedisExporter, [Defaults.PostgresExporter] = PostgresExporter,
+            [Defaults.Api] = Api,
+            [Defaults.Worker] = Worker,
+            [Defaults.Console] = Console,
+            [Defaults.Postgres] = Postgres,
+            [Defaults.Redis] = Redis,
+            [Defaults.Prometheus] = Prometheus,
+            [Defaults.Alertmanager] = Alertmanager,
+            [Defaults.NodeExporter] = NodeExporter,
+            [Defaults.Blackbox] = Blackbox,
+            [Defaults.RedisExporter] = RedisExporter,
+            [Defaults.PostgresExporter] = PostgresExporter,
         };
         return Regex.Replace(targets, @"127\.0\.0\.1:(\d+)", match =>
         {

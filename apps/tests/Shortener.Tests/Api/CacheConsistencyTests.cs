@@ -19,7 +19,9 @@ public sealed class CacheConsistencyTests : IAsyncLifetime
 {
     private static readonly Dictionary<string, string?> s_longTtls = new()
     {
-        ["Cache:LocalTtl"] = "00:10:00", ["Cache:NegativeTtl"] = "00:10:00", ["Cache:RedisTtl"] = "00:10:00",
+        ["Cache:LocalTtl"] = "00:10:00",
+        ["Cache:NegativeTtl"] = "00:10:00",
+        ["Cache:RedisTtl"] = "00:10:00",
     };
 
     private string _postgres = "";

@@ -110,7 +110,7 @@ public sealed class GeneratedAbuseTests(ApiFixture fixture) : IClassFixture<ApiF
     {
         // An API instance of this test's own, so every log record it writes is seen.
         var logs = new LogCapture();
-        await using var api = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString, 
+        await using var api = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString,
             testServices: services => services.AddSingleton<ILoggerProvider>(logs));
         var admin = api.Client();
         var anonymous = api.Client(apiKey: null);

@@ -120,7 +120,9 @@ public sealed class HealthAndShutdownTests(ApiFixture fixture) : IClassFixture<A
         // With no room left to hold them, rejections go out at once.
         await using var unheld = new ApiFactory(fixture.Postgres, fixture.Redis.ConnectionString, new Dictionary<string, string?>
         {
-            ["RateLimits:RedirectsPerSecond"] = "1", ["RateLimits:RejectionDelay"] = "00:00:30", ["RateLimits:MaxDelayedRejections"] = "0",
+            ["RateLimits:RedirectsPerSecond"] = "1",
+            ["RateLimits:RejectionDelay"] = "00:00:30",
+            ["RateLimits:MaxDelayedRejections"] = "0",
         });
         var direct = unheld.Client(apiKey: null);
         for (var i = 0; i < 2; i++) await direct.GetAsync("/tarpit-code");

@@ -44,9 +44,15 @@ public sealed class RolloutUnderLoadTests(ITestOutputHelper output)
         };
         var releases = new Dictionary<ImageReference, IDictionary<string, string>>
         {
-            [releaseA.Api] = noChange, [releaseA.Worker] = noChange, [releaseA.Migrator] = noChange,
-            [badB.Api] = badPostgres, [badB.Worker] = badRedis, [badB.Migrator] = noChange,
-            [goodB.Api] = noChange, [goodB.Worker] = noChange, [goodB.Migrator] = noChange,
+            [releaseA.Api] = noChange,
+            [releaseA.Worker] = noChange,
+            [releaseA.Migrator] = noChange,
+            [badB.Api] = badPostgres,
+            [badB.Worker] = badRedis,
+            [badB.Migrator] = noChange,
+            [goodB.Api] = noChange,
+            [goodB.Worker] = noChange,
+            [goodB.Migrator] = noChange,
         };
         var services = new Dictionary<string, IDictionary<string, string>>
         {

@@ -111,12 +111,16 @@ public sealed class ClickAggregatorTests : IAsyncLifetime
         Assert.Equal(29, await _kit.TotalClicksAsync("src-code"));
         Assert.Equal(new Dictionary<(string, string), long>
         {
-            [("news.example.org", "chrome")] = 6, [("", "firefox")] = 2, [("blog.example.net", "safari")] = 3, [("", "none")] = 7,
+            [("news.example.org", "chrome")] = 6,
+            [("", "firefox")] = 2,
+            [("blog.example.net", "safari")] = 3,
+            [("", "none")] = 7,
             [("example.org", "firefox")] = 1,
         }, await _kit.BySourceAsync("src-code", today));
         Assert.Equal(new Dictionary<(string, string), long>
         {
-            [("news.example.org", "chrome")] = 4, [("", "firefox")] = 6,
+            [("news.example.org", "chrome")] = 4,
+            [("", "firefox")] = 6,
         }, await _kit.BySourceAsync("src-code", yesterday));
         Assert.Equal(2, await _kit.AssertBreakdownMatchesDailyAsync());
     }
