@@ -236,16 +236,21 @@ public sealed class RestoreDrillTests(ITestOutputHelper output)
         // Only the application's database gets its files; the other databases are restored as empty sparse files.
         // A spool path of its own: restore empties the stanza's archive spool, and production's asynchronous
         // archive-push waits there for its acknowledgements (shared, the archiver stalled for archive-timeout, 60 s).
+        // A lock path of its own: archive-get and archive-push take the same per-stanza archive lock, so the copy's
+        // asynchronous archive-get failed whenever production's push held it, and recovery waited out archive-timeout.
         await pgbackrest.RunAsync("restore", "--set=" + label, "--type=immediate", "--target-action=promote",
-            "--archive-mode=off", "--db-include=" + databaseName, "--pg1-path=" + scratchDir, "--spool-path=" + scratchDir + "-spool");
+            "--archive-mode=off", "--db-include=" + databaseName, "--pg1-path=" + scratchDir,
+            "--spool-path=" + scratchDir + "-spool", "--lock-path=" + scratchDir + "-lock");
         await using var scratch = PostgresServer.ForExistingDataDir(scratchDir, ["archive_mode=off"]);
         await scratch.StartProcessAsync();
         var copy = new NpgsqlConnectionStringBuilder(scratch.ConnectionString("postgres")) { Database = databaseName }.ConnectionString;
         await LocalProcess.WaitUntilAsync(async () => !await ScalarAsync<bool>(copy, "SELECT pg_is_in_recovery()"),
             TimeSpan.FromSeconds(60), "the scratch copy to finish recovery");
         Log($"scratch restore of backup {label} on port {scratch.Port}: ready in {clock.Elapsed.TotalSeconds:F1} s while production kept running");
-        // The option reached the copy's restore_command too: its archive-get spooled WAL there, not in production's spool.
+        // The options reached the copy's restore_command too: its archive-get spooled WAL and took its lock there.
         Assert.True(Directory.Exists(Path.Combine(scratchDir + "-spool", "archive", PgBackRest.Stanza, "in")), "the copy's archive-get did not use its own spool path");
+        // (restore takes no lock; the directory is created by archive-get's lock, whose file goes with its release)
+        Assert.True(Directory.Exists(scratchDir + "-lock"), "the copy's archive-get did not use its own lock path");
 
         var present = (await CodesAsync(copy)).Where(IsDrillWrite).ToHashSet(StringComparer.Ordinal);
         var snapshot = writes.ToList();
