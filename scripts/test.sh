@@ -43,19 +43,11 @@ echo "== .NET tests"
 if dotnet build apps/Shortener.slnx -nologo -v quiet -p:GIT_SHA="$(git rev-parse HEAD 2>/dev/null || echo unknown)"; then
   dotnet test apps/Shortener.slnx --no-build --results-directory "${TEST_RESULTS_DIR:-$work/trx}" --logger trx --logger "console;verbosity=normal" "${args[@]}" \
     || broken+=(".NET tests")
-  dotnet_passed=0; dotnet_failed=0; dotnet_skipped=0
-  for trx in "${TEST_RESULTS_DIR:-$work/trx}"/*.trx; do
-    [ -e "$trx" ] || continue
-    counters=$(grep -o '<Counters [^>]*>' "$trx")
-    get() { sed -E "s/.* $1=\"([0-9]+)\".*/\1/" <<<"$counters"; }
-    dotnet_passed=$((dotnet_passed + $(get passed)))
-    dotnet_failed=$((dotnet_failed + $(get failed)))
-    dotnet_skipped=$((dotnet_skipped + $(get total) - $(get executed)))
-  done
-  # The failed tests' names again at the end, where a CI log's tail shows them.
-  failed_tests=$(cat "${TEST_RESULTS_DIR:-$work/trx}"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*outcome="Failed"' | grep -o 'testName="[^"]*"' | sed -E 's/testName="(.*)"/  \1/')
-  [ -z "$failed_tests" ] || printf 'Failed tests:\n%s\n' "$failed_tests" | tee "$work/dotnet.failed"
-  echo "$dotnet_passed passed, $dotnet_failed failed, $dotnet_skipped skipped" | tee "$work/dotnet.summary"
+  # The failed tests with their messages, and the run errors that fail `dotnet test` with every test passed (a
+  # fixture whose cleanup threw), again at the end, where a CI log's tail shows them; then the summary line.
+  apps/tools/Shortener.TestReport/bin/Debug/net10.0/Shortener.TestReport "${TEST_RESULTS_DIR:-$work/trx}" > "$work/dotnet.summary"
+  cat "$work/dotnet.summary"
+  sed '$d' "$work/dotnet.summary" > "$work/dotnet.failed"
   count ".NET tests" "$work/dotnet.summary"
 else
   broken+=(".NET build")
