@@ -65,6 +65,19 @@ public sealed class ApiMetrics
     {
         _meter.CreateObservableGauge("shortener.clicks.buffered", buffered, "{click}", "Clicks counted in memory, waiting for the next flush to the stream");
         _meter.CreateObservableCounter("shortener.clicks.enqueued", accepted, "{click}", "Clicks accepted into the in-memory counts");
-        _meter.CreateObservableCounter("shortener.clicks.dropped", dropped, "{click}", "Clicks dropped because the in-memory counts were full");
+        _meter.CreateObservableCounter("shortener.clicks.dropped", () => new[]
+        {
+            new Measurement<long>(dropped(), new KeyValuePair<string, object?>("reason", "buffer_full")),
+            new Measurement<long>(Volatile.Read(ref _abandonedUncertain), new KeyValuePair<string, object?>("reason", "write_uncertain")),
+            new Measurement<long>(Volatile.Read(ref _abandonedAtShutdown), new KeyValuePair<string, object?>("reason", "shutdown")),
+        }, "{click}", "Clicks given up: the in-memory counts were full, a write that may have reached Redis was retried for too long, or shutdown came with Redis unreachable");
     }
+
+    private long _abandonedUncertain;
+    private long _abandonedAtShutdown;
+
+    /// <summary>A batch given up after a write that may have landed was retried for Clicks:UncertainWriteRetryLimit.</summary>
+    public void ClicksAbandonedUncertain(long count) => Interlocked.Add(ref _abandonedUncertain, count);
+
+    public void ClicksAbandonedAtShutdown(long count) => Interlocked.Add(ref _abandonedAtShutdown, count);
 }

@@ -227,8 +227,8 @@ public sealed partial class ClickAggregator(
 
         if (DateTimeOffset.UtcNow >= _nextPrune)
         {
-            await ledger.PruneAsync(settings.LedgerRetention, stoppingToken);
-            _nextPrune = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(5);
+            await ledger.PruneAsync(settings.LedgerRetention, await OldestDeliverableAsync(database), stoppingToken);
+            _nextPrune = DateTimeOffset.UtcNow + settings.LedgerPruneInterval;
         }
     }
 
@@ -250,6 +250,33 @@ public sealed partial class ClickAggregator(
         metrics.TrimmedUnread(removed - read);
         LogTrimmedUnread(logger, removed - read);
         await database.ExecuteAsync("XGROUP", "SETID", ClickStream.Key, ClickStream.ConsumerGroup, group.LastDeliveredId!, "ENTRIESREAD", removed);
+    }
+
+    /// <summary>
+    /// When the oldest entry that can still be delivered was added (its id's milliseconds, Redis's clock), or null if
+    /// none can: per group, the lowest pending entry (read, not acknowledged) and the first entry after the last one
+    /// delivered. Entries below both were acknowledged; the trim's "~" may keep a few of them, but no read returns them.
+    /// </summary>
+    private static async Task<DateTimeOffset?> OldestDeliverableAsync(IDatabase database)
+    {
+        if (!await database.KeyExistsAsync(ClickStream.Key)) return null;
+        var groups = await database.StreamGroupInfoAsync(ClickStream.Key);
+        var candidates = new List<StreamId>();
+        if (groups.Length == 0)
+        {
+            var first = await database.StreamRangeAsync(ClickStream.Key, "-", "+", count: 1);
+            candidates.AddRange(first.Select(e => StreamId.Parse(e.Id)));
+        }
+        foreach (var group in groups)
+        {
+            if (group.PendingMessageCount > 0)
+            {
+                candidates.Add(StreamId.Parse((await database.StreamPendingAsync(ClickStream.Key, group.Name)).LowestPendingMessageId));
+            }
+            var next = await database.StreamRangeAsync(ClickStream.Key, "(" + group.LastDeliveredId, "+", count: 1);
+            candidates.AddRange(next.Select(e => StreamId.Parse(e.Id)));
+        }
+        return candidates.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)candidates.Aggregate(StreamId.Min).Milliseconds);
     }
 
     /// <summary>Consumers of stopped workers stay in the group forever unless deleted; one with entries pending is left for XAUTOCLAIM.</summary>

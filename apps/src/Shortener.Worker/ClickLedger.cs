@@ -104,13 +104,16 @@ public sealed class ClickLedger(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Forgets batch ids older than the retention window, in chunks until none is left: the ledger grows with flushes,
-    /// not clicks, so a pass deletes what a few minutes of flushes added.
+    /// Forgets batch ids processed more than <paramref name="retention"/> before the oldest stream entry that can still be
+    /// delivered (<paramref name="oldestDeliverable"/>, null if none) or before now, whichever is earlier: that entry may
+    /// carry any batch processed less than the retention before it (a redelivery, or an API's late retry).
+    /// In chunks until none is left: the ledger grows with flushes, not clicks, so a pass deletes what a minute of
+    /// flushes added.
     /// Only the ledger: link_clicks_daily and link_clicks_by_source are the statistics themselves, kept like each other
     /// (the stats read up to 366 days back, the total all time); pruning them with the ledger's retention would lose
     /// counts, and pruning one without the other would break "per day, the breakdown sums to the daily count".
     /// </summary>
-    public async Task<long> PruneAsync(TimeSpan retention, CancellationToken ct)
+    public async Task<long> PruneAsync(TimeSpan retention, DateTimeOffset? oldestDeliverable, CancellationToken ct)
     {
         const int Chunk = 50_000;
         long total = 0;
@@ -119,9 +122,11 @@ public sealed class ClickLedger(NpgsqlDataSource dataSource)
             await using var command = dataSource.CreateCommand($"""
                 DELETE FROM processed_click_batches
                 WHERE batch_id IN (
-                    SELECT batch_id FROM processed_click_batches WHERE processed_at < now() - @retention LIMIT {Chunk})
+                    SELECT batch_id FROM processed_click_batches
+                    WHERE processed_at < least(coalesce(@oldest_deliverable, now()), now()) - @retention LIMIT {Chunk})
                 """);
             command.Parameters.AddWithValue("retention", retention);
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>("oldest_deliverable", NpgsqlDbType.TimestampTz) { TypedValue = oldestDeliverable });
             var deleted = await command.ExecuteNonQueryAsync(ct);
             total += deleted;
             if (deleted < Chunk) return total;

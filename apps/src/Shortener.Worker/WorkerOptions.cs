@@ -36,8 +36,18 @@ public sealed class AggregatorOptions
     /// <summary>How often to reclaim, dead-letter, trim the stream and prune the idempotency ledger.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long processed batch ids are remembered; must exceed any redelivery delay (ClaimMinIdle, outages). One row per flush of an API process.</summary>
-    public TimeSpan LedgerRetention { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>
+    /// How long a processed batch id is remembered after the last time its stream entry could still be delivered: rows
+    /// are kept while an older entry is still in the stream (pending, or unread while workers were down), and this long
+    /// past the oldest one. The other redelivery is an API's retry of a write that did land, bounded by the API's
+    /// Clicks:UncertainWriteRetryLimit (1 minute by default): this must exceed it plus clock skew. One row per flush of an
+    /// API process.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan LedgerRetention { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often batch ids past their retention are deleted.</summary>
+    public TimeSpan LedgerPruneInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Backoff after a failed PostgreSQL or Redis call.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);

@@ -34,4 +34,14 @@ public sealed class ClickOptions
 
     /// <summary>Pause after a failed write before retrying the same batch.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long a batch is retried after a write that may have reached Redis (it timed out, or the connection broke,
+    /// after it was sent); then it is given up and counted in shortener.clicks.dropped{reason="write_uncertain"}.
+    /// A batch whose writes never left this process (Redis unreachable) is retried for as long as it takes. The bound
+    /// is what lets the worker forget batch ids: its Aggregator:LedgerRetention must exceed this (plus clock skew),
+    /// or a late retry of a batch that did land would be counted twice.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan UncertainWriteRetryLimit { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -9,7 +9,9 @@ namespace Shortener.Api.Clicks;
 /// Flushes the counts of <see cref="ClickBuffer"/> to the Redis stream: one entry per <see cref="ClickOptions.BatchSize"/>
 /// keys per flush, each with a fresh batch id (the worker's idempotency key), the stream capped with XADD MAXLEN ~.
 /// A failed batch is kept and retried (a retry after a write that did land is absorbed by the batch id), while new
-/// clicks keep counting, bounded, in the buffer. On shutdown it runs after the web server has stopped and flushes
+/// clicks keep counting, bounded, in the buffer. A batch is retried without end while its writes never left the
+/// process (Redis unreachable); once a write may have reached Redis, for at most
+/// <see cref="ClickOptions.UncertainWriteRetryLimit"/>, so that the worker can bound how long it remembers batch ids. On shutdown it runs after the web server has stopped and flushes
 /// what is left; a SIGKILL loses at most one <see cref="ClickOptions.FlushInterval"/> of this process's clicks.
 /// </summary>
 public sealed partial class ClickPublisher(
@@ -17,6 +19,7 @@ public sealed partial class ClickPublisher(
     IConnectionMultiplexer redis,
     IOptions<ClickOptions> options,
     ApiMetrics metrics,
+    TimeProvider time,
     ILogger<ClickPublisher> logger) : BackgroundService
 {
     private static readonly ActivitySource s_activity = new("Shortener.Api.Clicks");
@@ -51,7 +54,9 @@ public sealed partial class ClickPublisher(
                 traceParents = [];
                 if (!await PublishWithRetryAsync(batch))
                 {
-                    LogAbandoned(logger, counts.Values.Sum() + buffer.Count);
+                    var left = counts.Values.Sum() + buffer.Count;
+                    metrics.ClicksAbandonedAtShutdown(left);
+                    LogAbandoned(logger, left);
                     return;
                 }
             }
@@ -61,6 +66,7 @@ public sealed partial class ClickPublisher(
     private async Task<bool> PublishWithRetryAsync(ClickBatch batch)
     {
         var fields = batch.ToStreamFields();
+        DateTimeOffset? uncertainSince = null;
         while (true)
         {
             try
@@ -73,6 +79,14 @@ public sealed partial class ClickPublisher(
             {
                 metrics.RedisFailure("click-publish");
                 LogPublishFailed(logger, batch.TotalClicks, ex.GetType().Name);
+                if (MayHaveReachedRedis(ex)) uncertainSince ??= time.GetUtcNow();
+                if (uncertainSince is { } since && time.GetUtcNow() - since >= options.Value.UncertainWriteRetryLimit)
+                {
+                    // Counted by the worker if one of the writes landed, lost if none did: never counted twice.
+                    metrics.ClicksAbandonedUncertain(batch.TotalClicks);
+                    LogUncertainAbandoned(logger, batch.TotalClicks, batch.BatchId);
+                    return true;
+                }
                 try
                 {
                     await Task.Delay(options.Value.RetryDelay, _abandon.Token);
@@ -84,6 +98,19 @@ public sealed partial class ClickPublisher(
             }
         }
     }
+
+    /// <summary>
+    /// Whether a failed XADD may have been applied. StackExchange.Redis records how far the command got: one still
+    /// waiting to be sent (no connection, BacklogPolicy.FailFast) was not; an error reply means Redis refused it; a
+    /// command sent and then timed out or cut off, or of unknown state, may have been.
+    /// </summary>
+    internal static bool MayHaveReachedRedis(Exception ex) => ex switch
+    {
+        RedisServerException => false,
+        RedisConnectionException connection => connection.CommandStatus is not (CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog),
+        RedisTimeoutException timeout => timeout.Commandstatus is not (CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog),
+        _ => true,
+    };
 
     private async Task PublishAsync(ClickBatch batch, NameValueEntry[] fields)
     {
@@ -103,6 +130,10 @@ public sealed partial class ClickPublisher(
     [LoggerMessage(EventId = 20, EventName = "ClickPublishFailed", Level = LogLevel.Warning,
         Message = "Could not write a batch of {Count} clicks to the stream ({Error}); retrying")]
     private static partial void LogPublishFailed(ILogger logger, long count, string error);
+
+    [LoggerMessage(EventId = 22, EventName = "ClicksUncertainAbandoned", Level = LogLevel.Error,
+        Message = "Gave up a batch of {Count} clicks ({BatchId}) after its writes, which may have reached Redis, failed for Clicks:UncertainWriteRetryLimit: counted if one landed, lost if none did")]
+    private static partial void LogUncertainAbandoned(ILogger logger, long count, Guid batchId);
 
     [LoggerMessage(EventId = 21, EventName = "ClicksAbandoned", Level = LogLevel.Error,
         Message = "Shutdown timeout reached with Redis unreachable: {Count} counted clicks were not written")]
