@@ -89,18 +89,9 @@ public sealed class LedgerRetentionTests : IAsyncLifetime
     {
         // Answers from Redis held back: every XADD lands, and the API sees a timeout after sending it.
         await using var proxy = new DelayProxy(_kit.Redis.Port) { DelayRequests = false };
-        await using var api = new ApiFactory(_kit.Postgres, $"127.0.0.1:{proxy.Port}", new Dictionary<string, string?>
-        {
-            ["Clicks:UncertainWriteRetryLimit"] = "00:00:03",
-            ["Clicks:RetryDelay"] = "00:00:00.2",
-        });
+        await using var api = new ApiFactory(_kit.Postgres, $"127.0.0.1:{proxy.Port}", RetrySettings(limit: "00:00:03"));
         var client = api.Client();
-        await LocalProcess.WaitUntilAsync(async () =>
-            (await client.CreateLinkAsync(new { url = "https://example.com/uncertain", code = "uncertain" })).StatusCode == HttpStatusCode.Created,
-            TimeSpan.FromSeconds(30), "the link to be created");
-        Assert.Equal(HttpStatusCode.Found, (await client.GetAsync("/uncertain")).StatusCode); // now in the memory tier
-        await LocalProcess.WaitUntilAsync(async () => await ClickStreamReader.ClicksOfAsync(_kit.Db, "uncertain") == 1,
-            TimeSpan.FromSeconds(10), "the first click in the stream");
+        await ClickedOnceAsync(client, "uncertain");
 
         proxy.Delay = TimeSpan.FromMinutes(5);
         const int Redirects = 20;
@@ -131,18 +122,9 @@ public sealed class LedgerRetentionTests : IAsyncLifetime
     [Fact]
     public async Task AWriteThatNeverLeftTheApiIsRetriedPastTheLimitUntilRedisIsBack()
     {
-        await using var api = new ApiFactory(_kit.Postgres, _kit.Redis.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Clicks:UncertainWriteRetryLimit"] = "00:00:01",
-            ["Clicks:RetryDelay"] = "00:00:00.2",
-        });
+        await using var api = new ApiFactory(_kit.Postgres, _kit.Redis.ConnectionString, RetrySettings(limit: "00:00:01"));
         var client = api.Client();
-        await LocalProcess.WaitUntilAsync(async () =>
-            (await client.CreateLinkAsync(new { url = "https://example.com/unreachable", code = "unreachable" })).StatusCode == HttpStatusCode.Created,
-            TimeSpan.FromSeconds(30), "the link to be created");
-        Assert.Equal(HttpStatusCode.Found, (await client.GetAsync("/unreachable")).StatusCode);
-        await LocalProcess.WaitUntilAsync(async () => await ClickStreamReader.ClicksOfAsync(_kit.Db, "unreachable") == 1,
-            TimeSpan.FromSeconds(10), "the first click in the stream");
+        await ClickedOnceAsync(client, "unreachable");
 
         // Redis is down for four times the limit: every write fails before it is sent.
         await _kit.Redis.StopAsync();
@@ -155,6 +137,23 @@ public sealed class LedgerRetentionTests : IAsyncLifetime
         await LocalProcess.WaitUntilAsync(async () => await ClickStreamReader.ClicksOfAsync(_kit.Db, "unreachable") == Redirects,
             TimeSpan.FromSeconds(15), "the retried batch to reach the stream");
         Assert.Equal(0, await Metrics.MetricAsync(client, "shortener_clicks_dropped_total"));
+    }
+
+    private static Dictionary<string, string?> RetrySettings(string limit) => new()
+    {
+        ["Clicks:UncertainWriteRetryLimit"] = limit,
+        ["Clicks:RetryDelay"] = "00:00:00.2",
+    };
+
+    /// <summary>Creates the link and redirects once: the link is in the API's memory tier, its click in the stream.</summary>
+    private async Task ClickedOnceAsync(HttpClient client, string code)
+    {
+        await LocalProcess.WaitUntilAsync(async () =>
+            (await client.CreateLinkAsync(new { url = "https://example.com/" + code, code })).StatusCode == HttpStatusCode.Created,
+            TimeSpan.FromSeconds(30), "the link to be created");
+        Assert.Equal(HttpStatusCode.Found, (await client.GetAsync("/" + code)).StatusCode);
+        await LocalProcess.WaitUntilAsync(async () => await ClickStreamReader.ClicksOfAsync(_kit.Db, code) == 1,
+            TimeSpan.FromSeconds(10), "the first click in the stream");
     }
 
     [Theory]
