@@ -104,7 +104,14 @@ public class ApiFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await Api.DisposeAsync();
-        await Redis.DisposeAsync();
+        try
+        {
+            await Api.DisposeAsync();
+        }
+        finally
+        {
+            // Even when the API's stop throws (a fixture cleanup failure): a Redis left running outlives the test run.
+            await Redis.DisposeAsync();
+        }
     }
 }

@@ -44,8 +44,14 @@ public sealed class TelemetryTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _api.DisposeAsync();
-        await _kit.DisposeAsync();
+        try
+        {
+            await _api.DisposeAsync();
+        }
+        finally
+        {
+            await _kit.DisposeAsync(); // its Redis and PostgreSQL connections, even if the API's stop threw
+        }
     }
 
     private Activity[] Spans()
