@@ -223,11 +223,12 @@ public sealed partial class ClickAggregator(
         }
 
         await DeleteDeadConsumersAsync(database);
-        await TrimAsync(database);
+        var positions = await GroupPositionsAsync(database);
+        await TrimAsync(database, positions);
 
         if (DateTimeOffset.UtcNow >= _nextPrune)
         {
-            await ledger.PruneAsync(settings.LedgerRetention, await OldestDeliverableAsync(database), stoppingToken);
+            await ledger.PruneAsync(settings.LedgerRetention, await OldestDeliverableAsync(database, positions), stoppingToken);
             _nextPrune = DateTimeOffset.UtcNow + settings.LedgerPruneInterval;
         }
     }
@@ -257,26 +258,38 @@ public sealed partial class ClickAggregator(
     /// none can: per group, the lowest pending entry (read, not acknowledged) and the first entry after the last one
     /// delivered. Entries below both were acknowledged; the trim's "~" may keep a few of them, but no read returns them.
     /// </summary>
-    private static async Task<DateTimeOffset?> OldestDeliverableAsync(IDatabase database)
+    private static async Task<DateTimeOffset?> OldestDeliverableAsync(IDatabase database, IReadOnlyList<GroupPosition> groups)
     {
-        if (!await database.KeyExistsAsync(ClickStream.Key)) return null;
-        var groups = await database.StreamGroupInfoAsync(ClickStream.Key);
         var candidates = new List<StreamId>();
-        if (groups.Length == 0)
+        if (groups.Count == 0)
         {
             var first = await database.StreamRangeAsync(ClickStream.Key, "-", "+", count: 1);
             candidates.AddRange(first.Select(e => StreamId.Parse(e.Id)));
         }
         foreach (var group in groups)
         {
-            if (group.PendingMessageCount > 0)
-            {
-                candidates.Add(StreamId.Parse((await database.StreamPendingAsync(ClickStream.Key, group.Name)).LowestPendingMessageId));
-            }
-            var next = await database.StreamRangeAsync(ClickStream.Key, "(" + group.LastDeliveredId, "+", count: 1);
+            if (group.LowestPending is { } pending) candidates.Add(pending);
+            var next = await database.StreamRangeAsync(ClickStream.Key, "(" + group.LastDelivered, "+", count: 1);
             candidates.AddRange(next.Select(e => StreamId.Parse(e.Id)));
         }
         return candidates.Count == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)candidates.Aggregate(StreamId.Min).Milliseconds);
+    }
+
+    /// <summary>Where each consumer group stands: the last entry delivered to it, and its lowest pending one if any.</summary>
+    private readonly record struct GroupPosition(StreamId LastDelivered, StreamId? LowestPending);
+
+    /// <summary>One read of the groups for both the trim and the ledger's prune.</summary>
+    private static async Task<List<GroupPosition>> GroupPositionsAsync(IDatabase database)
+    {
+        var positions = new List<GroupPosition>();
+        foreach (var group in await database.StreamGroupInfoAsync(ClickStream.Key))
+        {
+            StreamId? lowestPending = group.PendingMessageCount > 0
+                ? StreamId.Parse((await database.StreamPendingAsync(ClickStream.Key, group.Name)).LowestPendingMessageId)
+                : null;
+            positions.Add(new GroupPosition(StreamId.Parse(group.LastDeliveredId), lowestPending));
+        }
+        return positions;
     }
 
     /// <summary>Consumers of stopped workers stay in the group forever unless deleted; one with entries pending is left for XAUTOCLAIM.</summary>
@@ -295,25 +308,15 @@ public sealed partial class ClickAggregator(
     }
 
     /// <summary>Deletes entries every group has both received and acknowledged: below the oldest pending and last-delivered ids.</summary>
-    private static async Task TrimAsync(IDatabase database)
+    private static async Task TrimAsync(IDatabase database, IReadOnlyList<GroupPosition> groups)
     {
-        var groups = await database.StreamGroupInfoAsync(ClickStream.Key);
-        if (groups.Length == 0) return;
-        StreamId? floor = null;
-        foreach (var group in groups)
-        {
-            var candidate = StreamId.Parse(group.LastDeliveredId);
-            if (group.PendingMessageCount > 0)
-            {
-                var pending = await database.StreamPendingAsync(ClickStream.Key, group.Name);
-                candidate = StreamId.Min(candidate, StreamId.Parse(pending.LowestPendingMessageId));
-            }
-            floor = floor is null ? candidate : StreamId.Min(floor.Value, candidate);
-        }
-        if (floor is { } minId && minId.Milliseconds > 0)
+        if (groups.Count == 0) return;
+        var floor = groups.Select(g => g.LowestPending is { } pending ? StreamId.Min(g.LastDelivered, pending) : g.LastDelivered)
+            .Aggregate(StreamId.Min);
+        if (floor.Milliseconds > 0)
         {
             // "~" only drops whole internal nodes lying below the floor: cheaper, and never cuts above it.
-            await database.StreamTrimByMinIdAsync(ClickStream.Key, minId.ToString(), useApproximateMaxLength: true);
+            await database.StreamTrimByMinIdAsync(ClickStream.Key, floor.ToString(), useApproximateMaxLength: true);
         }
     }
 
