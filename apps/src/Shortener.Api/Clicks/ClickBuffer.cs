@@ -17,7 +17,8 @@ namespace Shortener.Api.Clicks;
 /// <remarks>
 /// Not disposable: its semaphore holds no kernel handle (AvailableWaitHandle is never used), and a disposed one made
 /// <see cref="Complete"/> throw ObjectDisposedException when a host stop ran while its services were being disposed
-/// (a test host's second stop, seen as a fixture cleanup failure that failed `make test` in CI).
+/// (a WebApplicationFactory host stopped by the factory while the app's own Run() stopped and disposed it: a fixture
+/// cleanup failure in a clean-clone `make test`).
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "SemaphoreSlim needs disposing only once its AvailableWaitHandle was created; see remarks.")]
 public sealed class ClickBuffer

@@ -11,8 +11,8 @@ namespace Shortener.Api.Clicks;
 /// A failed batch is kept and retried (a retry after a write that did land is absorbed by the batch id), while new
 /// clicks keep counting, bounded, in the buffer. A batch is retried without end while its writes never left the
 /// process (Redis unreachable); once a write may have reached Redis, for at most
-/// <see cref="ClickOptions.UncertainWriteRetryLimit"/>, so that the worker can bound how long it remembers batch ids. On shutdown it runs after the web server has stopped and flushes
-/// what is left; a SIGKILL loses at most one <see cref="ClickOptions.FlushInterval"/> of this process's clicks.
+/// <see cref="ClickOptions.UncertainWriteRetryLimit"/>, so that the worker can bound how long it remembers batch ids.
+/// On shutdown it runs after the web server has stopped and flushes what is left; a SIGKILL loses at most one <see cref="ClickOptions.FlushInterval"/> of this process's clicks.
 /// </summary>
 public sealed partial class ClickPublisher(
     ClickBuffer buffer,

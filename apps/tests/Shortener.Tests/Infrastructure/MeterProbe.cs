@@ -12,6 +12,7 @@ public sealed class MeterProbe : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, long> _sums = new();
     private readonly ConcurrentDictionary<string, long> _last = new();
+    private readonly ConcurrentDictionary<(string, string, string?), long> _lastByTag = new();
 
     public MeterProbe(object scope)
     {
@@ -19,10 +20,11 @@ public sealed class MeterProbe : IDisposable
         {
             if (ReferenceEquals(instrument.Meter.Scope, scope)) listener.EnableMeasurementEvents(instrument);
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             _sums.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value);
             _last[instrument.Name] = value;
+            foreach (var tag in tags) _lastByTag[(instrument.Name, tag.Key, tag.Value?.ToString())] = value;
         });
         _listener.Start();
     }
@@ -30,6 +32,9 @@ public sealed class MeterProbe : IDisposable
     public long Sum(string instrument) => _sums.GetValueOrDefault(instrument);
 
     public long Last(string instrument) => _last.GetValueOrDefault(instrument, -1);
+
+    /// <summary>The last value measured with the tag <paramref name="key"/> = <paramref name="value"/> (one series of an instrument).</summary>
+    public long Last(string instrument, string key, string value) => _lastByTag.GetValueOrDefault((instrument, key, value), -1);
 
     /// <summary>Calls every observable instrument's callback, as an exporter's collection does.</summary>
     public void Collect() => _listener.RecordObservableInstruments();
