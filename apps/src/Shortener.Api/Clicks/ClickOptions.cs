@@ -12,11 +12,14 @@ public sealed class ClickOptions
     /// </summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Distinct keys (code, day, referrer host, user-agent family) per stream entry; this many waiting also triggers a flush.</summary>
+    /// <summary>Distinct keys (code, day, referrer host, user-agent family) per stream entry; a flush writes as many entries as it needs.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 250;
 
-    /// <summary>Distinct keys held in memory at most (Redis unreachable, or a flood of distinct referrers); past it new keys are dropped and counted.</summary>
+    /// <summary>
+    /// Distinct keys held in memory at most (Redis unreachable, or a flood of distinct referrers); past it new keys are dropped
+    /// and counted. Half of it waiting triggers a flush before the interval.
+    /// </summary>
     [Range(1, 10_000_000)]
     public int MaxKeys { get; set; } = 100_000;
 

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Shortener.Api;
+using Shortener.Api.Clicks;
+
+namespace Shortener.Tests.Api;
+
+/// <summary>
+/// The in-memory click counts flush on time, not per batch of keys: clicks spread over many codes must stay in one
+/// window to repeat a key (flushing every Clicks:BatchSize keys wrote about one key per click under a warm redirect
+/// over 100,000 codes, two PostgreSQL rows per click). Only half of MaxKeys waiting flushes early, before keys drop.
+/// </summary>
+public sealed class ClickBufferTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    public void Dispose() => _services.Dispose();
+
+    private ClickBuffer Buffer(int batchSize, int maxKeys) => new(
+        Options.Create(new ClickOptions { BatchSize = batchSize, MaxKeys = maxKeys, FlushInterval = TimeSpan.FromHours(1) }),
+        new ApiMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+
+    private static void Click(ClickBuffer buffer, int code) =>
+        buffer.Record($"code{code:D4}", Now, StringValues.Empty, new StringValues("Mozilla/5.0 Firefox/140.0"), activity: null);
+
+    [Fact]
+    public async Task ManyMoreKeysThanOneStreamEntryHoldsStayInOneWindow()
+    {
+        var buffer = Buffer(batchSize: 10, maxKeys: 1000);
+        for (var i = 0; i < 3; i++)
+        {
+            for (var code = 0; code < 400; code++) Click(buffer, code);
+        }
+
+        var flush = buffer.WaitForFlushAsync();
+        Assert.False(await Task.WhenAny(flush, Task.Delay(TimeSpan.FromMilliseconds(300))) == flush,
+            "400 keys (40 stream entries' worth) triggered a flush before the interval");
+        var (counts, _) = buffer.Take();
+        Assert.Equal(400, counts.Count);
+        Assert.All(counts.Values, clicks => Assert.Equal(3, clicks));
+    }
+
+    [Fact]
+    public async Task HalfTheKeyBoundWaitingFlushesEarlyAndNothingIsDropped()
+    {
+        var buffer = Buffer(batchSize: 10, maxKeys: 1000);
+        for (var code = 0; code < 499; code++) Click(buffer, code);
+        var notYet = buffer.WaitForFlushAsync();
+        Assert.False(await Task.WhenAny(notYet, Task.Delay(TimeSpan.FromMilliseconds(200))) == notYet, "flushed below half the key bound");
+
+        Click(buffer, 499);
+        Assert.False(await notYet.WaitAsync(TimeSpan.FromSeconds(5)), "the 500th key did not trigger a flush");
+        var (counts, _) = buffer.Take();
+        Assert.Equal(500, counts.Count);
+        Assert.Equal(0, buffer.Count);
+    }
+}
