@@ -126,6 +126,38 @@ public sealed class ClickAggregatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoWorkersCountingTheSameBatchesAtOnceCountThemOnceWithoutDeadlock()
+    {
+        // A reclaim can hand a slow worker's entries to another while the first is still counting them: both ledgers
+        // see the same batch ids, read in different orders, in concurrent transactions. One of them counts each batch;
+        // neither fails (a deadlock, 40P01, would if the batch ids were not locked in one order).
+        var day = DateOnly.FromDateTime(DateTime.UtcNow);
+        ClickBatch Batch(params (string Code, string? Referrer, long Clicks)[] counts) =>
+            new(Guid.CreateVersion7(), [.. counts.Select(c => (new ClickKey(c.Code, day, c.Referrer, "firefox"), c.Clicks))], []);
+        var first = new ClickLedger(_kit.DataSource);
+        var second = new ClickLedger(_kit.DataSource);
+        const int Rounds = 40;
+        long counted = 0;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var x = Batch(("race-a", "example.org", 3), ("race-b", null, 1));
+            var y = Batch(("race-a", "example.org", 2), ("race-a", "news.example", 5));
+            var z = Batch(("race-b", null, 4));
+            var results = await Task.WhenAll(first.AggregateAsync([x, y, z], CancellationToken.None), second.AggregateAsync([z, y, x], CancellationToken.None));
+            Assert.Contains(15, results);
+            counted += results.Sum();
+        }
+
+        Assert.Equal(15L * Rounds, counted);
+        Assert.Equal(10L * Rounds, await _kit.TotalClicksAsync("race-a"));
+        Assert.Equal(5L * Rounds, await _kit.TotalClicksAsync("race-b"));
+        var bySource = await _kit.BySourceAsync("race-a", day);
+        Assert.Equal(5L * Rounds, bySource[("example.org", "firefox")]);
+        Assert.Equal(5L * Rounds, bySource[("news.example", "firefox")]);
+        await _kit.AssertBreakdownMatchesDailyAsync();
+    }
+
+    [Fact]
     public async Task EntriesPendingOnADeadConsumerAreReclaimedAndCounted()
     {
         await _kit.ProduceAsync("reclaim-code", 60);
