@@ -40,40 +40,76 @@ public sealed partial class ClickAggregator(
     {
         var settings = options.Value;
         LogStarting(logger, settings.ConsumerName);
-        while (!stoppingToken.IsCancellationRequested)
+        // The previous read, being counted in PostgreSQL and acknowledged while the next one is read from Redis and
+        // parsed: the two halves take turns on different cores instead of one waiting for the other (draining a
+        // backlog, the worker's share and PostgreSQL's were each about 60 % of a core, one after the other).
+        // Never more than one read in flight: its entries are acknowledged before the next read is counted.
+        Task? counting = null;
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await EnsureGroupAsync();
-                if (DateTimeOffset.UtcNow >= _nextMaintenance)
+                try
                 {
-                    await MaintainAsync(stoppingToken);
-                    _nextMaintenance = DateTimeOffset.UtcNow + settings.MaintenanceInterval;
-                }
+                    await EnsureGroupAsync();
+                    if (DateTimeOffset.UtcNow >= _nextMaintenance)
+                    {
+                        await FinishAsync(ref counting);
+                        await MaintainAsync(stoppingToken);
+                        _nextMaintenance = DateTimeOffset.UtcNow + settings.MaintenanceInterval;
+                    }
 
-                var entries = await redis.GetDatabase().StreamReadGroupAsync(
-                    ClickStream.Key, ClickStream.ConsumerGroup, settings.ConsumerName, StreamPosition.NewMessages, settings.BatchSize);
-                if (entries.Length == 0)
-                {
-                    await Task.Delay(settings.PollInterval, stoppingToken);
-                    continue;
+                    var entries = await redis.GetDatabase().StreamReadGroupAsync(
+                        ClickStream.Key, ClickStream.ConsumerGroup, settings.ConsumerName, StreamPosition.NewMessages, settings.BatchSize);
+                    if (entries.Length == 0)
+                    {
+                        await FinishAsync(ref counting);
+                        await Task.Delay(settings.PollInterval, stoppingToken);
+                        continue;
+                    }
+                    var parsed = Parse(entries);
+                    await FinishAsync(ref counting);
+                    counting = ProcessAsync(parsed, stoppingToken);
                 }
-                await ProcessAsync(entries, stoppingToken);
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException or NpgsqlException)
+                {
+                    // The stream (and so its group) disappears if Redis lost its data: recreate the group next time.
+                    // Entries read but not counted stay pending on this consumer and are reclaimed after ClaimMinIdle.
+                    if (ex is RedisServerException && ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal)) _groupExists = false;
+                    metrics.Failure(ex is NpgsqlException ? "postgresql" : "redis");
+                    LogLoopFailed(logger, ex);
+                    await Task.Delay(settings.RetryDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        }
+        finally
+        {
+            // A started transaction is allowed to finish on shutdown, and its entries to be acknowledged.
+            if (counting is not null)
             {
-                break;
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or NpgsqlException)
-            {
-                // The stream (and so its group) disappears if Redis lost its data: recreate the group next time.
-                if (ex is RedisServerException && ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal)) _groupExists = false;
-                metrics.Failure(ex is NpgsqlException ? "postgresql" : "redis");
-                LogLoopFailed(logger, ex);
-                await Task.Delay(settings.RetryDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                try
+                {
+                    await counting;
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException or NpgsqlException or OperationCanceledException)
+                {
+                    LogLoopFailed(logger, ex);
+                }
             }
         }
         LogStopped(logger, settings.ConsumerName);
+    }
+
+    /// <summary>Waits for the read being counted, if any; its failure surfaces here, once.</summary>
+    private static Task FinishAsync(ref Task? counting)
+    {
+        var task = counting ?? Task.CompletedTask;
+        counting = null;
+        return task;
     }
 
     private async Task EnsureGroupAsync()
@@ -95,7 +131,11 @@ public sealed partial class ClickAggregator(
     /// Counts the valid entries in one transaction, then acknowledges them. If PostgreSQL rejects the transaction for good
     /// (not a transient error), each entry is tried on its own so one poison entry cannot hold back the others.
     /// </summary>
-    public async Task ProcessAsync(StreamEntry[] entries, CancellationToken stoppingToken)
+    public Task ProcessAsync(StreamEntry[] entries, CancellationToken stoppingToken) => ProcessAsync(Parse(entries), stoppingToken);
+
+    private sealed record ParsedRead(long Started, List<(StreamEntry Entry, ClickBatch Batch)> Valid, List<(StreamEntry Entry, string Error)> Malformed);
+
+    private static ParsedRead Parse(StreamEntry[] entries)
     {
         var started = Stopwatch.GetTimestamp();
         var valid = new List<(StreamEntry Entry, ClickBatch Batch)>(entries.Length);
@@ -106,7 +146,12 @@ public sealed partial class ClickAggregator(
             if (ClickBatch.TryParse(entry.Values, out var batch, out var error)) valid.Add((entry, batch));
             else malformed.Add((entry, error));
         }
+        return new ParsedRead(started, valid, malformed);
+    }
 
+    private async Task ProcessAsync(ParsedRead read, CancellationToken stoppingToken)
+    {
+        var (started, valid, malformed) = read;
         using var activity = StartBatchActivity(valid.Select(v => v.Batch));
         if (valid.Count > 0)
         {
