@@ -61,6 +61,17 @@ public class CapacityModelTests
     }
 
     [Fact]
+    public void BenchResultsWithThePreAggregatedDrainsAreSizedFromTheirPerClickDrain()
+    {
+        // Since 2026-12-03 a run measures three drains (worker_drains); the model keeps sizing a key at the cost of a
+        // per-click entry, the conservative one, and must not fail on, or silently mix up, the newer layout.
+        var path = Path.Combine(Repo.Root, "bench/results/2026-12-03-193429-9da6b8f.json");
+        var bench = BenchFigures.Load(path, Path.GetFileName(path));
+        Assert.Equal(40_931, bench.WorkerEventsPerSecond);
+        Assert.Equal(0.372, bench.WorkerCpuFraction, 3);
+    }
+
+    [Fact]
     public void EachTrafficStepNeedsAtLeastAsManyPodsAsTheTargetAllows()
     {
         var model = Repo.Model();

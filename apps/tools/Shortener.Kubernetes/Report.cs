@@ -27,9 +27,9 @@ public static class Report
         Line("|---|---|---|");
         Line($"| API CPU per request | {F(b.ApiCpuPerRequestUs, 1)} µs | `{BenchFigures.SizingScenario}` api_cpu_us_per_request (95 % redirects, 5 % creates) |");
         Line($"| API memory | {F(b.ApiRssMb, 1)} MB | highest api_rss_mb_max of every scenario |");
-        Line($"| worker drain | {F(b.WorkerEventsPerSecond, 0)} events/s at {F(b.WorkerCpuFraction * 100, 1)} % of a core | worker_drain |");
+        Line($"| worker drain | {F(b.WorkerEventsPerSecond, 0)} events/s at {F(b.WorkerCpuFraction * 100, 1)} % of a core | worker drain of per-click entries (one key each) |");
         Line($"| worker CPU per click | {F(model.WorkerCpuPerEventUs, 2)} µs | {F(b.WorkerCpuFraction, 3)} cores / {F(b.WorkerEventsPerSecond, 0)} events/s |");
-        Line($"| worker memory | {F(b.WorkerRssMb, 1)} MB | max(worker_drain, soak) RSS |");
+        Line($"| worker memory | {F(b.WorkerRssMb, 1)} MB | max(per-click worker drain, soak) RSS |");
         Line($"| Redis CPU per redirect | {F(model.RedisCpuPerRedirectUs, 2)} µs | hot_redirect: {F(b.RedisCpuFractionAtHotRedirect, 3)} cores / {F(b.HotRedirectRps, 0)} rps |");
         Line($"| PostgreSQL CPU per cold redirect | {F(model.PostgresCpuPerColdRedirectUs, 1)} µs | cold_redirect: {F(b.PostgresCpuFractionAtColdRedirect, 3)} cores / {F(b.ColdRedirectRps, 0)} rps |");
         Line($"| PostgreSQL CPU per create | {F(model.PostgresCpuPerCreateUs, 1)} µs | create_link: {F(b.PostgresCpuFractionAtCreate, 3)} cores / {F(b.CreateRps, 0)} rps |");

@@ -22,7 +22,7 @@ public static class Scenarios
 
     /// <summary>
     /// One worker's drain in stream entries per second, worst case: every entry full (250 distinct keys), each
-    /// key costing what one per-click entry cost in the measured drain (bench worker_drain, per-click entries).
+    /// key costing what one per-click entry cost in the measured drain (bench per-click drain: worker_drains.per_click_events, worker_drain before 2026-12-03).
     /// Entries of a few hot codes are far cheaper; this is the floor KEDA's lagCount is sized against.
     /// </summary>
     public static double WorkerEntriesPerSecond(BenchFigures bench) => bench.WorkerEventsPerSecond / KeysPerEntry;
