@@ -122,11 +122,14 @@ def proc_cpu_ticks(pid):
 
 
 class PostgresGroup:
-    """The postmaster and its children (backends, checkpointer, ...): CPU summed over all of them."""
+    """The postmaster and its children (backends, checkpointer, ...): CPU summed over all of them. A backend that
+    exits between two readings is not lost: the postmaster reaps it, and the kernel adds its CPU time to the
+    postmaster's cutime/cstime. (Summing only the processes alive at each reading missed every backend that came and
+    went in between: over the 20-minute soak, as the connection pools recycled backends, PostgreSQL read 3.2 % of a
+    core under the load that read 41.9 % in a 15-second run.)"""
 
     def __init__(self, data_dir):
         self.data_dir = data_dir
-        self.seen = {}
 
     def pid(self):
         with open(os.path.join(self.data_dir, "postmaster.pid")) as f:
@@ -134,17 +137,20 @@ class PostgresGroup:
 
     def ticks(self):
         root = self.pid()
+        with open(f"/proc/{root}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime (fields 14-17)
         for d in os.listdir("/proc"):
-            if not d.isdigit():
+            if not d.isdigit() or int(d) == root:
                 continue
             try:
                 with open(f"/proc/{d}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                if int(d) == root or int(fields[1]) == root:
-                    self.seen[int(d)] = int(fields[11]) + int(fields[12])
+                if int(fields[1]) == root:
+                    total += int(fields[11]) + int(fields[12])
             except OSError:
-                pass  # exited: keep its last value (processes do not come back under the same pid this quickly)
-        return sum(self.seen.values())
+                pass  # exited since the listing: its time is in the postmaster's cutime/cstime from now on
+        return total
 
 
 def proc_rss_mb(pid):
