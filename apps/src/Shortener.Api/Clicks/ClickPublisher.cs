@@ -23,6 +23,9 @@ public sealed partial class ClickPublisher(
     ILogger<ClickPublisher> logger) : BackgroundService
 {
     private static readonly ActivitySource s_activity = new("Shortener.Api.Clicks");
+    // Never disposed, like ClickBuffer's semaphore: a source without a timer or linked tokens holds nothing to release,
+    // and disposing it made a second StopAsync (a test host stopped twice, the second after disposal) throw
+    // ObjectDisposedException from the registration below once the shutdown token fired.
     private readonly CancellationTokenSource _abandon = new();
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -31,12 +34,6 @@ public sealed partial class ClickPublisher(
         // If the host's shutdown timeout fires while Redis is unreachable, give up on what is left.
         await using var registration = cancellationToken.Register(_abandon.Cancel);
         await base.StopAsync(cancellationToken);
-    }
-
-    public override void Dispose()
-    {
-        _abandon.Dispose();
-        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Shortener.Api;
 using Shortener.Api.Clicks;
+using Shortener.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace Shortener.Tests.Api;
 
@@ -10,6 +13,7 @@ namespace Shortener.Tests.Api;
 /// The in-memory click counts flush on time, not per batch of keys: clicks spread over many codes must stay in one
 /// window to repeat a key (flushing every Clicks:BatchSize keys wrote about one key per click under a warm redirect
 /// over 100,000 codes, two PostgreSQL rows per click). Only half of MaxKeys waiting flushes early, before keys drop.
+/// And the publisher that flushes them survives being stopped again after disposal.
 /// </summary>
 public sealed class ClickBufferTests : IDisposable
 {
@@ -55,5 +59,28 @@ public sealed class ClickBufferTests : IDisposable
         var (counts, _) = buffer.Take();
         Assert.Equal(500, counts.Count);
         Assert.Equal(0, buffer.Count);
+    }
+
+    [Fact]
+    public async Task ThePublisherStoppedAgainAfterDisposalDoesNotThrow()
+    {
+        // WebApplicationFactory can stop a host whose app already stopped and disposed it: the second StopAsync came with
+        // the shutdown token already fired, and registering on it ran Cancel on the publisher's disposed token source.
+        await using var redis = await RedisServer.StartAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var options = Options.Create(new ClickOptions());
+        var metrics = new ApiMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var buffer = new ClickBuffer(options, metrics);
+        var publisher = new ClickPublisher(buffer, connection, options, metrics, TimeProvider.System, NullLogger<ClickPublisher>.Instance);
+        await publisher.StartAsync(CancellationToken.None);
+        Click(buffer, 1);
+        await LocalProcess.WaitUntilAsync(async () => await connection.GetDatabase().StreamLengthAsync(Shortener.Contracts.ClickStream.Key) == 1,
+            TimeSpan.FromSeconds(10), "the click's flush");
+        await publisher.StopAsync(CancellationToken.None);
+        publisher.Dispose();
+
+        using var fired = new CancellationTokenSource();
+        await fired.CancelAsync();
+        await publisher.StopAsync(fired.Token);
     }
 }
