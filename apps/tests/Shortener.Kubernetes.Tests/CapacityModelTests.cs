@@ -69,6 +69,9 @@ public class CapacityModelTests
         var bench = BenchFigures.Load(path, Path.GetFileName(path));
         Assert.Equal(40_931, bench.WorkerEventsPerSecond);
         Assert.Equal(0.372, bench.WorkerCpuFraction, 3);
+        // Redis's cost per redirect comes from a redirect that reaches Redis: that run's hot redirect, served from the
+        // API's in-process tier, cost Redis 0.000 cores, and sized Redis at one shard for a million redirects a second.
+        Assert.Equal(0.107 / 35_675 * 1e6, new CapacityModel(bench, new DesignTargets()).RedisCpuPerRedirectUs, 2);
     }
 
     [Fact]

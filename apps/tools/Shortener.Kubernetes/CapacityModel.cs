@@ -63,7 +63,7 @@ public sealed class CapacityModel(BenchFigures bench, DesignTargets targets)
     public double ApiCoresAtTarget => Targets.ApiTargetRpsPerPod * Bench.ApiCpuPerRequestUs / 1e6;
     public double ApiCpuRequestCores => ApiCoresAtTarget / Targets.CpuTargetUtilization;
     public double WorkerCpuPerEventUs => Bench.WorkerCpuFraction / Bench.WorkerEventsPerSecond * 1e6;
-    public double RedisCpuPerRedirectUs => Bench.RedisCpuFractionAtHotRedirect / Bench.HotRedirectRps * 1e6;
+    public double RedisCpuPerRedirectUs => Bench.RedisCpuFractionAtWarmRedirect / Bench.WarmRedirectRps * 1e6;
     public double PostgresCpuPerColdRedirectUs => Bench.PostgresCpuFractionAtColdRedirect / Bench.ColdRedirectRps * 1e6;
     public double PostgresCpuPerCreateUs => Bench.PostgresCpuFractionAtCreate / Bench.CreateRps * 1e6;
 

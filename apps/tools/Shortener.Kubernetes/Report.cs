@@ -30,7 +30,7 @@ public static class Report
         Line($"| worker drain | {F(b.WorkerEventsPerSecond, 0)} events/s at {F(b.WorkerCpuFraction * 100, 1)} % of a core | worker drain of per-click entries (one key each) |");
         Line($"| worker CPU per click | {F(model.WorkerCpuPerEventUs, 2)} µs | {F(b.WorkerCpuFraction, 3)} cores / {F(b.WorkerEventsPerSecond, 0)} events/s |");
         Line($"| worker memory | {F(b.WorkerRssMb, 1)} MB | max(per-click worker drain, soak) RSS |");
-        Line($"| Redis CPU per redirect | {F(model.RedisCpuPerRedirectUs, 2)} µs | hot_redirect: {F(b.RedisCpuFractionAtHotRedirect, 3)} cores / {F(b.HotRedirectRps, 0)} rps |");
+        Line($"| Redis CPU per redirect | {F(model.RedisCpuPerRedirectUs, 2)} µs | warm_redirect (a redirect served from Redis's cache): {F(b.RedisCpuFractionAtWarmRedirect, 3)} cores / {F(b.WarmRedirectRps, 0)} rps |");
         Line($"| PostgreSQL CPU per cold redirect | {F(model.PostgresCpuPerColdRedirectUs, 1)} µs | cold_redirect: {F(b.PostgresCpuFractionAtColdRedirect, 3)} cores / {F(b.ColdRedirectRps, 0)} rps |");
         Line($"| PostgreSQL CPU per create | {F(model.PostgresCpuPerCreateUs, 1)} µs | create_link: {F(b.PostgresCpuFractionAtCreate, 3)} cores / {F(b.CreateRps, 0)} rps |");
         Line($"| PostgreSQL CPU per counted click | {F(model.PostgresCpuPerClickUs, 1)} µs | {BenchFigures.SizingScenario}: ({F(b.PostgresCpuFractionAtMixed, 3)} cores − {F(b.MixedRps * b.MixedCreateShare, 0)} creates/s × {F(model.PostgresCpuPerCreateUs, 1)} µs) / {F(b.MixedRps * (1 - b.MixedCreateShare), 0)} clicks/s |");
