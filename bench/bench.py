@@ -619,7 +619,12 @@ def main():
         # warm redirect's rate (~25,000 clicks/s), over the warm codes uniformly (the bench's warm redirect: keys
         # barely repeat, the worst case) and Zipf-distributed (exponent 1: a few codes take most clicks, as links do).
         wport = free_port()
-        wenv = dict(base_env, ASPNETCORE_URLS=f"http://127.0.0.1:{wport}")
+        # The worker as shipped: telemetry on with the compose stack's sampler (the last drain's worker stays up for the
+        # end-to-end rows, whose headline is the system as users run it).
+        sampler, ratio = shipped_sampler()
+        results["telemetry_sampler"] = {"sampler": sampler, "ratio": ratio}
+        shipped = {"Telemetry__Enabled": "true", "OTEL_TRACES_SAMPLER": sampler, "OTEL_TRACES_SAMPLER_ARG": ratio}
+        wenv = dict(base_env, ASPNETCORE_URLS=f"http://127.0.0.1:{wport}", **shipped)
         lag_url = f"http://127.0.0.1:{wport}/lag"
 
         def lag_total():
@@ -682,9 +687,6 @@ def main():
         # ---- END TO END, as users run it (the headline): telemetry as the compose stack ships it, the worker
         # counting every click. Afterwards the API gets SIGTERM (it flushes its counts), and every redirect answered
         # must be counted in PostgreSQL, the worker's lag back to 0.
-        sampler, ratio = shipped_sampler()
-        results["telemetry_sampler"] = {"sampler": sampler, "ratio": ratio}
-        shipped = {"Telemetry__Enabled": "true", "OTEL_TRACES_SAMPLER": sampler, "OTEL_TRACES_SAMPLER_ARG": ratio}
         counted_before = int(psql(pg, "SELECT coalesce(sum(clicks), 0) FROM link_clicks_daily"))
         api_e, base_e = start_api("api-e2e", **shipped)
         pe = {"api": api_e.pid, "redis": rd_proc.pid, "postgres": pgg, "worker": worker.pid}
